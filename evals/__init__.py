@@ -1,0 +1,3 @@
+"""Podium evals."""
+
+__all__: list[str] = []

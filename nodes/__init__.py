@@ -1,0 +1,3 @@
+"""Podium nodes."""
+
+__all__: list[str] = []

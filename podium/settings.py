@@ -1,0 +1,68 @@
+"""Podium settings: the only module that reads the environment.
+
+Every knob has an environment variable named ``PODIUM_<FIELD>``; a ``.env`` file
+in the working directory is read too. Call :func:`get_settings` for the current
+values; tests change the environment with ``monkeypatch`` and call
+:func:`get_settings.cache_clear`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings", "provider_env"]
+
+
+class Settings(BaseSettings):
+    """Process-wide configuration, read from ``PODIUM_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PODIUM_", env_file=".env", extra="ignore")
+
+    model: str = Field("offline", description="Chat model spec: 'offline' or 'provider:model'.")
+    home: Path = Field(Path(".podium"), description="Where all runtime state lives.")
+    allow_network_models: bool = Field(
+        True, description="False refuses network-backed models (the test suite sets this)."
+    )
+    http_allowlist: list[str] = Field(
+        default_factory=list, description="Hosts the http tool may reach."
+    )
+    sql_url: str | None = Field(None, description="Database URL for the sql tool.")
+    postgres_url: str | None = Field(
+        None, description="PostgreSQL URL for integration tests and the Postgres checkpointer."
+    )
+    collection: str = Field("handbook", description="Default Chroma collection.")
+
+    @property
+    def chroma_dir(self) -> Path:
+        """Directory of the persistent Chroma client."""
+        return self.home / "chroma"
+
+    @property
+    def workspace_dir(self) -> Path:
+        """Root of the files tool's workspace."""
+        return self.home / "workspace"
+
+    @property
+    def data_dir(self) -> Path:
+        """Directory of databases Podium creates (travel, sales)."""
+        return self.home / "data"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Return the settings, read once from the environment and cached."""
+    return Settings()
+
+
+def provider_env(name: str) -> str | None:
+    """Return a provider's environment variable (API keys, base URLs), or None.
+
+    Provider packages read their own keys; Podium only asks whether one is set,
+    and asks here so that no other module touches ``os.environ``.
+    """
+    return os.environ.get(name) or None

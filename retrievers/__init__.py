@@ -1,0 +1,3 @@
+"""Podium retrievers."""
+
+__all__: list[str] = []
