@@ -14,6 +14,11 @@ install: $(STAMP)
 # torch first, from the CPU build, then everything else under the same pin, so no
 # dependency can pull the CUDA build. Re-runs only when the dependency files change.
 $(STAMP): pyproject.toml constraints.txt
+	@# bubblewrap sandboxes the code tool; without it the tool falls back and says so.
+	command -v bwrap >/dev/null || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] && \
+		{ apt-get install -y -qq bubblewrap >/dev/null 2>&1 || \
+		  { apt-get update -qq >/dev/null && apt-get install -y -qq bubblewrap >/dev/null; }; }; } || \
+		echo "warning: bubblewrap not installed; the code tool will use its fallback sandbox"
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt torch

@@ -16,7 +16,9 @@ from podium.errors import ConfigError
 __all__ = ["get_tool", "get_tools", "list_tools", "register_tools"]
 
 # One module per built-in family; each calls register_tools() at import.
-_BUILTIN_MODULES: tuple[str, ...] = ("podium.tools.calculator",)
+_BUILTIN_MODULES: tuple[str, ...] = (
+    "podium.tools.calculator",
+)
 
 _registry: dict[str, BaseTool] = {}
 _loaded = False
