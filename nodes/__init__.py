@@ -1,3 +1,5 @@
-"""Podium nodes."""
+"""Reusable graph nodes: model steps, retrieval, guardrails, review, critique, budget."""
 
-__all__: list[str] = []
+from podium.nodes.llm import MODEL_RETRY, make_llm_step, model_from_context
+
+__all__ = ["MODEL_RETRY", "make_llm_step", "model_from_context"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -31,7 +30,10 @@ err_console = Console(stderr=True)
 ModelOption = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", envvar="PODIUM_MODEL", help="'offline' or provider:model, e.g. openai:gpt-4o-mini."
+        "--model",
+        "-m",
+        envvar="PODIUM_MODEL",
+        help="'offline' or provider:model, e.g. openai:gpt-4o-mini.",
     ),
 ]
 
@@ -63,6 +65,44 @@ def graphs_command() -> None:
         console.print(f"[bold]{info.name}[/]  {info.description}", highlight=False)
 
 
+@app.command("run")
+@handle_errors
+def run_command(
+    graph: Annotated[str, typer.Argument(help="Graph name (see `podium graphs`).")],
+    text: Annotated[str, typer.Argument(help="The request.")],
+    model: ModelOption = None,
+    thread: Annotated[
+        str | None,
+        typer.Option("--thread", "-t", help="Thread id: keep and continue the conversation."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run GRAPH on TEXT, showing each step, then the answer, tokens and time."""
+    import json
+
+    from podium._runner import describe_update, run_graph
+
+    def show(node: str, update: dict[str, Any]) -> None:
+        if not as_json:
+            console.print(f"[cyan]▸ {node}[/]  {describe_update(update)}", highlight=False)
+
+    result = run_graph(graph, text, model=model, thread_id=thread, on_step=show)
+    if as_json:
+        typer.echo(json.dumps(result.to_json(), ensure_ascii=False, default=str))
+        return
+    console.print()
+    console.print(result.answer or "[dim](no answer)[/]", highlight=False)
+    usage = result.usage
+    console.print(
+        f"[dim]{usage.get('total_tokens', 0)} tokens "
+        f"({usage.get('input_tokens', 0)} in, {usage.get('output_tokens', 0)} out) · "
+        f"{result.elapsed_s:.2f} s"
+        + (f" · thread {result.thread_id}" if result.thread_id else "")
+        + "[/]",
+        highlight=False,
+    )
+
+
 # --- tools (issue: tools) -----------------------------------------------------------
 
 
@@ -74,6 +114,37 @@ def tools_command() -> None:
 
     for name, description in list_tools():
         console.print(f"[bold]{name}[/]  {description}", highlight=False)
+
+
+@app.command("call")
+@handle_errors
+def call_command(
+    tool: Annotated[str, typer.Argument(help="Tool name (see `podium tools`).")],
+    arguments: Annotated[
+        list[str] | None, typer.Argument(help="KEY=VALUE pairs; values may be JSON.")
+    ] = None,
+) -> None:
+    """Call one tool directly, e.g. `podium call calculator expression="17% of 2340"`."""
+    import json
+
+    from podium.errors import InputError
+    from podium.tools import get_tool
+
+    args: dict[str, Any] = {}
+    for item in arguments or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InputError(f"argument {item!r} is not KEY=VALUE, e.g. expression=\"2 + 2\"")
+        try:
+            args[key] = json.loads(value)
+        except json.JSONDecodeError:
+            args[key] = value
+    result = get_tool(tool).invoke({"type": "tool_call", "id": "cli", "name": tool, "args": args})
+    if getattr(result, "status", "success") == "error":
+        message = str(result.content).removeprefix("Error: ")
+        err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    console.print(getattr(result, "content", result), highlight=False)
 
 
 # --- retrieval (issue: retrievers) ---------------------------------------------------

@@ -15,9 +15,10 @@ import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
-from podium.errors import ToolInputError
 from podium.tools._common import podium_tool
 from podium.tools._registry import register_tools
+
+from podium.errors import ToolInputError
 
 __all__ = ["calculator", "evaluate", "format_number"]
 
@@ -184,11 +185,14 @@ def _binary_decimal(op: ast.operator, left: Decimal, right: Decimal) -> Number:
 
 def _power(base: Fraction, exponent: Fraction) -> Number:
     if abs(exponent) > _MAX_EXPONENT:
-        raise ToolInputError(f"exponent {format_number(exponent)} is too large (limit {_MAX_EXPONENT})")
+        raise ToolInputError(
+            f"exponent {format_number(exponent)} is too large (limit {_MAX_EXPONENT})"
+        )
     if exponent.denominator == 1:
         if base == 0 and exponent < 0:
             raise ToolInputError("zero cannot be raised to a negative power")
-        if abs(base.numerator) > 1 and abs(exponent) * math.log10(abs(base.numerator)) > _MAX_DIGITS:
+        digits = abs(exponent) * math.log10(abs(base.numerator)) if base.numerator else 0
+        if digits > _MAX_DIGITS:
             raise ToolInputError(f"result would have more than {_MAX_DIGITS} digits")
         return base ** int(exponent)
     if base < 0:
