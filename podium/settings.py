@@ -32,6 +32,15 @@ class Settings(BaseSettings):
         default_factory=list, description="Hosts the http tool may reach."
     )
     sql_url: str | None = Field(None, description="Database URL for the sql tool.")
+    sql_max_rows: int = Field(50, gt=0, description="Rows the sql tool returns at most.")
+    sql_timeout_s: float = Field(5.0, gt=0, description="Statement timeout of the sql tool.")
+    home_city: str = Field("London", description="Default origin of the flight search.")
+    files_max_read_bytes: int = Field(
+        1_000_000, gt=0, description="Largest file the files tools read or search."
+    )
+    files_max_write_bytes: int = Field(
+        1_000_000, gt=0, description="Largest file the files tools write (appends included)."
+    )
     postgres_url: str | None = Field(
         None, description="PostgreSQL URL for integration tests and the Postgres checkpointer."
     )
