@@ -1,3 +1,5 @@
-"""Podium evals."""
+"""Evaluation datasets (JSONL), evaluators and runners for Podium's graphs."""
 
-__all__: list[str] = []
+from podium.evals._datasets import DATASETS_DIR, load_dataset
+
+__all__ = ["DATASETS_DIR", "load_dataset"]

@@ -20,6 +20,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langgraph.graph import END, START, StateGraph
@@ -29,7 +30,7 @@ from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
 from podium.nodes import MODEL_RETRY, make_llm_step, model_from_context
 from podium.tools.calculator import calculator
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from typing_extensions import TypedDict
 
 from podium.errors import InputError
@@ -76,7 +77,7 @@ class RouterContext:
     threshold: float = 0.3
     """Below this classification confidence the request goes to ``general``."""
     max_tool_rounds: int = 4
-    """How many calculator rounds the math specialist may take before it must answer."""
+    """Calculator rounds the math specialist may take before it must answer without tools."""
 
 
 class InputState(TypedDict):
@@ -120,9 +121,14 @@ def classify(state: RouterState, runtime: Runtime[RouterContext]) -> dict[str, A
     if not request.strip():
         raise InputError("the request is empty; ask a question or give a task")
     model = model_from_context(runtime).with_structured_output(RouteDecision)
-    decision = model.invoke([SystemMessage(CLASSIFY_PROMPT), HumanMessage(request)])
-    if not isinstance(decision, RouteDecision):  # providers may hand back a dict
-        decision = RouteDecision.model_validate(decision)
+    try:
+        decision = model.invoke([SystemMessage(CLASSIFY_PROMPT), HumanMessage(request)])
+        if not isinstance(decision, RouteDecision):  # some providers hand back a dict
+            decision = RouteDecision.model_validate(decision)
+    except (OutputParserException, ValidationError) as exc:
+        # Degrade gracefully: an unusable classification is an unsure one.
+        log.warning("classification unusable (%s); routing to general", exc)
+        return {"route": "general", "confidence": 0.0}
     route: Route = decision.route
     if decision.confidence < runtime.context.threshold:
         log.info("confidence %.2f below threshold; routing to general", decision.confidence)
@@ -135,20 +141,10 @@ def route_after_classify(state: RouterState) -> Literal["solve_math", "write_cod
     return {"math": "solve_math", "code": "write_code"}.get(state["route"], "answer")
 
 
-def route_after_solve_math(
-    state: RouterState, runtime: Runtime[RouterContext]
-) -> Literal["tools", "__end__"]:
-    """Run the calculator while the model asks for it, up to ``max_tool_rounds``."""
+def route_after_solve_math(state: RouterState) -> Literal["tools", "__end__"]:
+    """Run the calculator while the model asks for it (``solve_math`` caps the rounds)."""
     last = state["messages"][-1]
-    if not (isinstance(last, AIMessage) and last.tool_calls):
-        return END
-    rounds = 0
-    for message in reversed(state["messages"]):
-        if isinstance(message, HumanMessage):
-            break
-        if isinstance(message, AIMessage) and message.tool_calls:
-            rounds += 1
-    return "tools" if rounds <= runtime.context.max_tool_rounds else END
+    return "tools" if isinstance(last, AIMessage) and last.tool_calls else END
 
 
 def build(*, checkpointer: Any = None, store: Any = None, tools: Any = None) -> CompiledStateGraph:
@@ -166,8 +162,9 @@ def build(*, checkpointer: Any = None, store: Any = None, tools: Any = None) -> 
     retry = MODEL_RETRY
     builder = StateGraph(RouterState, context_schema=RouterContext, input_schema=InputState)
     builder.add_node("classify", classify, retry_policy=retry)
-    builder.add_node("solve_math", make_llm_step("solve_math", MATH_PROMPT, tools=math_tools),
-                     retry_policy=retry)
+    builder.add_node(
+        "solve_math", make_llm_step("solve_math", MATH_PROMPT, tools=math_tools), retry_policy=retry
+    )
     builder.add_node("tools", ToolNode(math_tools))
     builder.add_node("write_code", make_llm_step("write_code", CODE_PROMPT), retry_policy=retry)
     builder.add_node("answer", make_llm_step("answer", GENERAL_PROMPT), retry_policy=retry)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from langchain_core.messages import AnyMessage, SystemMessage
+from langchain_core.messages import AIMessage, AnyMessage, HumanMessage, SystemMessage
 from langchain_core.tools import BaseTool
 from langgraph.runtime import Runtime
 from langgraph.types import RetryPolicy, default_retry_on
@@ -18,7 +18,7 @@ from langgraph.types import RetryPolicy, default_retry_on
 from podium.errors import PodiumError
 from podium.models import load_chat_model
 
-__all__ = ["MODEL_RETRY", "make_llm_step", "model_from_context"]
+__all__ = ["MODEL_RETRY", "make_llm_step", "model_from_context", "tool_rounds"]
 
 
 def _transient(error: Exception) -> bool:
@@ -36,6 +36,17 @@ def model_from_context(runtime: Runtime[Any]) -> Any:
     return load_chat_model(spec)
 
 
+def tool_rounds(messages: Sequence[AnyMessage]) -> int:
+    """Count the model's tool-calling turns since the latest user message."""
+    rounds = 0
+    for message in reversed(messages):
+        if isinstance(message, HumanMessage):
+            break
+        if isinstance(message, AIMessage) and message.tool_calls:
+            rounds += 1
+    return rounds
+
+
 def make_llm_step(
     name: str,
     system_prompt: str,
@@ -43,6 +54,11 @@ def make_llm_step(
     tools: Sequence[BaseTool] = (),
 ) -> Callable[[dict[str, Any], Runtime[Any]], dict[str, list[AnyMessage]]]:
     """Build a node that answers the conversation with the context's model.
+
+    Tools stay bound while the model has made fewer tool-calling turns since the
+    latest user message than ``runtime.context.max_tool_rounds`` (when the context
+    has that field); after that the model must answer with what it has, so a
+    looping model cannot leave a tool call unanswered.
 
     Args:
         name: The node's name (also its ``__name__``, so traces and drawings show it).
@@ -55,7 +71,8 @@ def make_llm_step(
 
     def step(state: dict[str, Any], runtime: Runtime[Any]) -> dict[str, list[AnyMessage]]:
         model = model_from_context(runtime)
-        if tools:
+        limit = getattr(runtime.context, "max_tool_rounds", None)
+        if tools and (limit is None or tool_rounds(state["messages"]) < limit):
             model = model.bind_tools(list(tools))
         reply = model.invoke([SystemMessage(system_prompt), *state["messages"]])
         return {"messages": [reply]}
