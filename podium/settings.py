@@ -45,11 +45,19 @@ class Settings(BaseSettings):
         None, description="PostgreSQL URL for integration tests and the Postgres checkpointer."
     )
     collection: str = Field("handbook", description="Default Chroma collection.")
+    chunk_size: int = Field(256, gt=0, description="Ingestion chunk size, in tokens.")
+    chunk_overlap: int = Field(32, ge=0, description="Tokens shared by neighbouring chunks.")
+    top_k: int = Field(5, gt=0, description="Passages a retrieval returns by default.")
 
     @property
     def chroma_dir(self) -> Path:
         """Directory of the persistent Chroma client."""
         return self.home / "chroma"
+
+    @property
+    def docstore_dir(self) -> Path:
+        """Directory of the ingestion docstores (content hashes), one file per collection."""
+        return self.home / "docstores"
 
     @property
     def workspace_dir(self) -> Path:
