@@ -103,6 +103,27 @@ def run_command(
     )
 
 
+@app.command("serve-model")
+@handle_errors
+def serve_model_command(
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", "-p", help="TCP port.")] = 8000,
+    model: ModelOption = None,
+) -> None:
+    """Serve a chat model and MiniLM embeddings over an OpenAI-compatible HTTP API."""
+    from podium.serve import run_server
+
+    def announce(base_url: str, model_id: str) -> None:
+        console.print(
+            f"Serving [bold]{model_id}[/] at {base_url}\n"
+            f"  OPENAI_BASE_URL={base_url}  (model {model_id!r}; any API key)",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    run_server(host=host, port=port, model=model, announce=announce)
+
+
 # --- tools (issue: tools) -----------------------------------------------------------
 
 
