@@ -1,0 +1,199 @@
+"""Text heuristics of the offline model: tokens, clauses, sentences, filler words.
+
+Plain regular expressions, no models: the offline model's embedding work lives in
+``podium._offline_embed``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from langchain_core.messages import BaseMessage
+
+__all__ = [
+    "content_words",
+    "count_tokens",
+    "is_chitchat",
+    "message_text",
+    "split_clauses",
+    "split_sentences",
+    "strip_filler",
+    "words",
+]
+
+# A word, a number or one punctuation mark: close enough to BPE counts for budgets.
+_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
+_WORD = re.compile(r"[\w'’-]+", re.UNICODE)
+
+# Clause boundaries inside a sentence: ';', and the conjunctions that join requests.
+_CLAUSE_SEP = re.compile(
+    r"\s*;\s*|,?\s+(?:and\s+also|and\s+then|and|also|then|as\s+well\s+as)\s+(?=\S)",
+    re.IGNORECASE,
+)
+_SENTENCE_END = re.compile(
+    r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9¿¡\[])|\n\s*\n|\n(?=\s*[-*•]|\s*\[\d+\])"
+)
+_MIN_CLAUSE_WORDS = 3
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "st.", "no.")
+
+_CHITCHAT = re.compile(
+    r"^\s*(?:hi|hello|hey|hiya|yo|howdy|greetings|thanks|thank\s+you|thx|cheers|"
+    r"good\s+(?:morning|afternoon|evening|night)|how\s+are\s+you|how's\s+it\s+going|"
+    r"what's\s+up|bye|goodbye|see\s+you|ok|okay|cool|great|nice|awesome|who\s+are\s+you|"
+    r"what\s+can\s+you\s+do)\b",
+    re.IGNORECASE,
+)
+
+FILLER = frozenset(
+    """
+    please kindly can could would will shall may might you u i we me us my our want wanna
+    need needs like to id i'd i'm im let lets let's tell show give find get fetch search
+    look looking up for about what whats what's which who whom is are was were be the a an
+    some any do does did know hey hi hello ok okay so just quickly also web internet online
+    info information on using use tool tools run call check see help assist
+    """.split()
+)
+_TRAILING_FILLER = re.compile(
+    r"(?:[\s,]+(?:please|thanks|thank\s+you|for\s+me|if\s+you\s+can|using\s+the\s+tools?|"
+    r"with\s+the\s+tools?))+\s*$",
+    re.IGNORECASE,
+)
+STOPWORDS = FILLER | frozenset(
+    """
+    and or but if then than of in at by with from into onto over under as it its this that
+    these those there here when where how why not no yes all each every both few more most
+    other such only own same too very can't don't isn't it's has have had having been being
+    your yours their they them he she his her him am also into out off again further once
+    """.split()
+)
+
+
+def count_tokens(text: str) -> int:
+    """Count tokens with a simple regex tokenizer (words, numbers, punctuation)."""
+    return len(_TOKEN.findall(text))
+
+
+def words(text: str) -> list[str]:
+    """Return the words of ``text`` (letters, digits, apostrophes and hyphens)."""
+    return _WORD.findall(text)
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 3 and word.endswith(suffix):
+            return word[: -len(suffix)]
+    return word
+
+
+def content_words(text: str) -> set[str]:
+    """Return the stems of the content words of ``text`` (no stopwords, 3+ letters)."""
+    return {
+        _stem(w)
+        for w in re.findall(r"[A-Za-z]{3,}", text.replace("_", " "))
+        if w.lower() not in STOPWORDS
+    }
+
+
+def message_text(message: BaseMessage) -> str:
+    """Return the plain text of a message, whatever its content format."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") in ("text", "input_text"):
+            parts.append(str(block.get("text", "")))
+    return "\n".join(parts)
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split text into sentences (and bullet or paragraph units), keeping the wording."""
+    protected = text
+    for i, abbr in enumerate(_ABBREVIATIONS):
+        protected = re.sub(re.escape(abbr), f"\x00{i}\x00", protected, flags=re.IGNORECASE)
+    pieces = _SENTENCE_END.split(protected)
+    out = []
+    for piece in pieces:
+        if piece is None:
+            continue
+        restored = re.sub(r"\x00(\d+)\x00", lambda m: _ABBREVIATIONS[int(m[1])], piece)
+        # Abbreviations were lower-cased by the pattern list; keep the source casing.
+        restored = restored.strip()
+        if restored:
+            out.append(restored)
+    return _restore_case(text, out)
+
+
+def _restore_case(source: str, pieces: list[str]) -> list[str]:
+    restored = []
+    lowered = source.lower()
+    cursor = 0
+    for piece in pieces:
+        start = lowered.find(piece.lower(), cursor)
+        if start < 0:
+            restored.append(piece)
+            continue
+        restored.append(source[start : start + len(piece)])
+        cursor = start + len(piece)
+    return restored
+
+
+def split_clauses(text: str) -> list[str]:
+    """Split a request into its parts: sentences, then ';' and joining conjunctions.
+
+    A piece of fewer than three words ("and Rome", "3 and 4") is not a request of
+    its own and stays joined to the piece before it.
+    """
+    clauses: list[str] = []
+    for sentence in split_sentences(text):
+        pieces: list[str] = []
+        cursor = 0
+        for match in _CLAUSE_SEP.finditer(sentence):
+            pieces.append(sentence[cursor : match.start()])
+            pieces.append(match.group(0))
+            cursor = match.end()
+        pieces.append(sentence[cursor:])
+        merged: list[str] = []
+        for i in range(0, len(pieces), 2):
+            piece = pieces[i]
+            sep = pieces[i - 1] if i else ""
+            if merged and (
+                len(words(piece)) < _MIN_CLAUSE_WORDS or len(words(merged[-1])) < _MIN_CLAUSE_WORDS
+            ):
+                merged[-1] = merged[-1] + sep + piece
+            else:
+                merged.append(piece)
+        clauses.extend(p.strip(" ,") for p in merged if p.strip(" ,"))
+    return clauses or ([text.strip()] if text.strip() else [])
+
+
+def strip_filler(text: str, extra: Iterable[str] = ()) -> str:
+    """Return the request without its leading filler ("can you tell me the ...").
+
+    Used for free-text fields (query, question, topic): "Search the web for the
+    best pizza in Rome, please" becomes "best pizza in Rome".
+    """
+    filler = FILLER | {w.lower() for w in extra}
+    text = text.strip().strip("\"'“”").strip()
+    text = re.sub(r"[?!.]+$", "", text).strip()
+    text = _TRAILING_FILLER.sub("", text).strip()
+    tokens = re.split(r"(\s+)", text)
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        bare = token.strip(",:;").lower()
+        if token.isspace() or not token or bare in filler:
+            i += 1
+            continue
+        break
+    rest = "".join(tokens[i:]).strip(" ,:;")
+    return rest or text
+
+
+def is_chitchat(text: str) -> bool:
+    """Return True for greetings, thanks and small talk (short, no request in it)."""
+    return bool(_CHITCHAT.match(text)) and len(words(text)) <= 8
