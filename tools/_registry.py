@@ -18,6 +18,9 @@ __all__ = ["get_tool", "get_tools", "list_tools", "register_tools"]
 # One module per built-in family; each calls register_tools() at import.
 _BUILTIN_MODULES: tuple[str, ...] = (
     "podium.tools.calculator",
+    "podium.tools.sql",
+    "podium.tools.travel",
+    "podium.tools.files",
 )
 
 _registry: dict[str, BaseTool] = {}
