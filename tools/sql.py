@@ -435,10 +435,7 @@ def _build(config: Callable[[], _Config]) -> list[BaseTool]:
 
     @podium_tool
     def sql_list_tables() -> str:
-        """List the tables of the SQL database with their columns; call it before writing a query.
-
-        Returns one line per table: its name, then its column names.
-        """
+        """List the tables of the SQL database and their columns; call it before writing a query."""
         db = _database(config().url)
 
         def describe(insp: Any) -> list[str]:
