@@ -17,9 +17,10 @@ What the chat endpoint maps, and to what:
   tool-call deltas), a last chunk with ``finish_reason``, a usage chunk when
   ``stream_options.include_usage`` is set, then ``data: [DONE]``.
 
-Sampling parameters (``temperature``, ``top_p``, ``seed``, ``max_tokens``...) are
-accepted and ignored; ``stop`` is passed to the model. A malformed request gets
-HTTP 400 with an OpenAI-style error naming the bad field.
+Sampling parameters (``temperature``, ``top_p``, ``seed``...) are accepted and
+ignored; ``stop`` is passed to the model, and ``max_tokens`` /
+``max_completion_tokens`` to models that take ``max_tokens``. A malformed request
+gets HTTP 400 with an OpenAI-style error naming the bad field.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
+from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -45,6 +47,7 @@ from langchain_core.messages import (
 )
 from langchain_core.messages.ai import UsageMetadata, add_usage
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.output_parsers import JsonOutputParser
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
@@ -54,12 +57,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from podium.errors import ConfigError, InputError, PodiumError, ToolInputError
+from podium.errors import ConfigError, InputError, ModelBehaviorError, PodiumError, ToolInputError
 from podium.models import EMBEDDING_DIM, OFFLINE, load_chat_model
+from podium.offline import MODEL_NAME as OFFLINE_MODEL_ID
 
 __all__ = ["EMBEDDING_MODEL_ID", "OFFLINE_MODEL_ID", "create_app", "run_server"]
 
-OFFLINE_MODEL_ID = "podium-offline"
 EMBEDDING_MODEL_ID = "all-minilm-l6-v2"
 
 logger = logging.getLogger(__name__)
@@ -303,7 +306,22 @@ class _ChatRequest(_Lenient):
     stream: bool | None = False
     stream_options: _StreamOptions | None = None
     stop: Annotated[list[str] | None, BeforeValidator(_stop)] = None
+    max_tokens: Annotated[int, Field(ge=0)] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=0)] | None = None
     n: int | None = None
+
+    def call_options(self, model: BaseChatModel) -> dict[str, Any]:
+        """Keyword arguments for the model call: ``stop``, and ``max_tokens`` if it takes one."""
+        options: dict[str, Any] = {"stop": self.stop}
+        limit = (
+            self.max_completion_tokens
+            if self.max_completion_tokens is not None
+            else (self.max_tokens)
+        )
+        # Passed only to models that declare the field: others may refuse unknown kwargs.
+        if limit is not None and "max_tokens" in type(model).model_fields:
+            options["max_tokens"] = limit
+        return options
 
 
 def _embedding_input(value: Any) -> Any:
@@ -509,6 +527,18 @@ class _Served:
         fill = getattr(self.model, "fill_schema", None)
         if callable(fill):
             data = await run_in_threadpool(fill, messages, schema)
+        elif "properties" not in schema:
+            # JSON mode: no schema to fill, the model's own answer must be a JSON object.
+            reply = await self.model.ainvoke(messages)
+            try:
+                data = JsonOutputParser().parse(reply.text)
+            except OutputParserException:
+                data = None
+            if not isinstance(data, dict):
+                raise ModelBehaviorError(
+                    f"model {self.model_id!r} did not answer with a JSON object for "
+                    f"response_format json_object: {_short(reply.text)}"
+                )
         else:
             try:
                 runnable = self.model.with_structured_output(schema)
@@ -539,7 +569,7 @@ class _Served:
         runnable = self.runnable(request)
         if schema is not None and runnable is self.model:
             return await self.structured(messages, schema)
-        reply = await runnable.ainvoke(messages, stop=request.stop)
+        reply = await runnable.ainvoke(messages, **request.call_options(self.model))
         if schema is not None and not reply.tool_calls:
             # With tools and a response_format, a reply that calls no tool is the
             # final answer, and that answer must fill the schema.
@@ -550,9 +580,7 @@ class _Served:
 def _served_id(model: str | BaseChatModel | None, chat_model: BaseChatModel) -> str:
     if isinstance(model, str):
         return OFFLINE_MODEL_ID if model.strip() == OFFLINE else model.strip()
-    if chat_model._llm_type.startswith("podium-offline") or type(chat_model).__name__ == (
-        "OfflineChatModel"
-    ):
+    if chat_model._llm_type == OFFLINE_MODEL_ID:
         return OFFLINE_MODEL_ID
     name = getattr(chat_model, "model_name", None) or getattr(chat_model, "model", None)
     return name if isinstance(name, str) and name else f"podium-{chat_model._llm_type}"
@@ -775,16 +803,18 @@ def _split_message(message: AIMessage) -> list[AIMessageChunk]:
 
 
 async def _stream_events(
-    served: _Served, request: _ChatRequest, messages: list[BaseMessage]
+    served: _Served, request: _ChatRequest, messages: list[BaseMessage], runnable: Any
 ) -> AsyncIterator[dict[str, str]]:
     writer = _ChunkWriter(served, parallel=request.parallel_tool_calls is not False)
     try:
         yield {"data": writer.payload({"role": "assistant", "content": ""})}
         if _structured_schema(request) is not None:
+            # The reply must be known whole before it is sent (a text answer is
+            # replaced by the schema's JSON), so it is computed, then cut up.
             reply = await served.answer(request, messages)
             source: AsyncIterator[BaseMessage] = _aiter(_split_message(reply))
         else:
-            source = served.runnable(request).astream(messages, stop=request.stop)
+            source = runnable.astream(messages, **request.call_options(served.model))
         async for chunk in source:
             for delta in writer.deltas(chunk):
                 yield {"data": writer.payload(delta)}
@@ -826,7 +856,9 @@ async def _chat_completions(request: Request) -> Response:
     chat, messages = _parse_chat(await _json_body(request))
     _check_model(served, chat.model, "chat")
     if chat.stream:
-        return EventSourceResponse(_stream_events(served, chat, messages), ping=0)
+        # Bind tools before the 200 status line goes out, so a refusal is still a 400.
+        runnable = served.runnable(chat)
+        return EventSourceResponse(_stream_events(served, chat, messages, runnable), ping=0)
     try:
         reply = await served.answer(chat, messages)
     except Exception as exc:
