@@ -21,6 +21,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "podium.tools.sql",
     "podium.tools.travel",
     "podium.tools.files",
+    "podium.tools.search",
 )
 
 _registry: dict[str, BaseTool] = {}
