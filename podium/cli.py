@@ -170,6 +170,159 @@ def call_command(
 
 # --- retrieval (issue: retrievers) ---------------------------------------------------
 
+CollectionOption = Annotated[
+    str | None,
+    typer.Option(
+        "--collection",
+        "-c",
+        envvar="PODIUM_COLLECTION",
+        help="Collection name (default: handbook).",
+    ),
+]
+
+
+@app.command("ingest")
+@handle_errors
+def ingest_command(
+    paths: Annotated[
+        list[str], typer.Argument(help="Files or folders: markdown, text, HTML and PDF.")
+    ],
+    collection: CollectionOption = None,
+    prune: Annotated[
+        bool,
+        typer.Option(
+            "--prune", help="Remove chunks of documents no longer among PATHS (deleted files)."
+        ),
+    ] = False,
+    chunk_size: Annotated[
+        int | None, typer.Option("--chunk-size", help="Chunk size in tokens (default 256).")
+    ] = None,
+    chunk_overlap: Annotated[
+        int | None, typer.Option("--chunk-overlap", help="Tokens shared by neighbouring chunks.")
+    ] = None,
+) -> None:
+    """Ingest files and folders into a collection; unchanged files are not embedded again."""
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from podium.retrievers import IngestProgress, ingest
+
+    columns = (
+        TextColumn("[bold]ingest[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("files · {task.fields[chunks]} chunks · {task.fields[skipped]} skipped"),
+        TimeElapsedColumn(),
+    )
+    # Started on the first file, so a bad path fails with one line and no bar.
+    bar = Progress(*columns, console=err_console)
+    task = bar.add_task("ingest", total=None, chunks=0, skipped=0)
+
+    def show(state: IngestProgress) -> None:
+        if not bar.live.is_started:
+            bar.start()
+        if state.last_skipped is not None:
+            bar.console.print(
+                f"[yellow]warning:[/] skipped {escape(state.last_skipped.path)}: "
+                f"{escape(state.last_skipped.reason)}",
+                highlight=False,
+                soft_wrap=True,
+            )
+        bar.update(
+            task,
+            total=state.files_total,
+            completed=state.files_done,
+            chunks=state.chunks,
+            skipped=state.skipped,
+        )
+
+    try:
+        report = ingest(
+            paths,
+            collection=collection,
+            prune=prune,
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            on_progress=show,
+        )
+    except KeyboardInterrupt:
+        bar.stop()
+        err_console.print(
+            "interrupted: what was written is consistent; run the same command to finish"
+        )
+        raise typer.Exit(130) from None
+    finally:
+        bar.stop()
+    console.print(report.summary(), highlight=False, soft_wrap=True)
+
+
+@app.command("ask")
+@handle_errors
+def ask_command(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    collection: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--collection",
+            "-c",
+            envvar="PODIUM_COLLECTION",
+            help="Collection; repeat to route between several.",
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option("--engine", "-e", help="vector, hybrid, router or subquestion."),
+    ] = "hybrid",
+    model: ModelOption = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", "-k", help="Passages to retrieve (default 5).")
+    ] = None,
+    no_answer: Annotated[
+        bool, typer.Option("--no-answer", help="Print the passages only; call no model.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Answer QUESTION from a knowledge base and print the sources it used."""
+    import json
+
+    from rich.markup import escape
+
+    from podium.retrievers import ask
+
+    answer = ask(
+        question,
+        collection=collection or None,
+        engine=engine,
+        model=model,
+        top_k=top_k,
+        synthesize=not no_answer,
+    )
+    if as_json:
+        typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    if answer.text is not None:
+        console.print(answer.text, highlight=False, soft_wrap=True, markup=False)
+        console.print()
+    for sub_question in answer.sub_questions:
+        console.print(f"[dim]sub-question:[/] {escape(sub_question)}", highlight=False)
+    console.print("[bold]Sources[/]")
+    for i, citation in enumerate(answer.citations, start=1):
+        score = "" if citation.score is None else f"  [dim]score {citation.score:.3f}[/]"
+        console.print(f"{escape(f'[{i}]')} {escape(citation.label)}{score}", highlight=False)
+        text = " ".join(citation.text.split())
+        limit = 600 if answer.text is None else 160
+        console.print(
+            f"    [dim]{escape(text[:limit])}{'…' if len(text) > limit else ''}[/]",
+            highlight=False,
+            soft_wrap=True,
+        )
+
 
 def main() -> None:
     """Entry point for ``python -m podium``."""

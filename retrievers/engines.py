@@ -136,7 +136,9 @@ class _NumberPassages(BaseNodePostprocessor):
         numbered = []
         for i, item in enumerate(nodes, start=1):
             node = item.node.model_copy()
-            node.text_template = f"[{i}] {{metadata_str}}\n{{content}}"
+            # Chunk text only: it starts with its own heading, and a model that
+            # quotes sentences (the offline one) would quote metadata lines too.
+            node.text_template = f"[{i}] {{content}}"
             numbered.append(NodeWithScore(node=node, score=item.score))
         return numbered
 
