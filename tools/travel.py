@@ -138,7 +138,7 @@ def _booking_text(row: sqlite3.Row, flight: sqlite3.Row, lead: str) -> str:
     state = "confirmed" if row["status"] == "confirmed" else f"cancelled at {row['cancelled_at']}"
     return (
         f"{lead} Booking reference {row['reference']} ({state}): passenger {row['passenger']}, "
-        f"flight {_describe_flight(flight).rsplit(' | ', 1)[0]}, paid EUR {row['price_eur']:.2f}."
+        f"flight {_describe_flight(flight).rsplit(' | ', 2)[0]}, paid EUR {row['price_eur']:.2f}."
     )
 
 
