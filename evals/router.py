@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.language_models import BaseChatModel
+
 from podium.evals._datasets import load_dataset
 
 __all__ = ["RouterReport", "evaluate_router"]

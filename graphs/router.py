@@ -28,13 +28,13 @@ from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.prebuilt import ToolNode
 from langgraph.runtime import Runtime
-from podium.nodes import MODEL_RETRY, make_llm_step, model_from_context
-from podium.tools.calculator import calculator
 from pydantic import BaseModel, Field, ValidationError
 from typing_extensions import TypedDict
 
 from podium.errors import InputError
+from podium.nodes import MODEL_RETRY, make_llm_step, model_from_context
 from podium.settings import get_settings
+from podium.tools.calculator import calculator
 
 __all__ = [
     "ROUTES",

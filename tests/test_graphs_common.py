@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from podium.graphs import list_graphs
 
 ROOT = Path(__file__).resolve().parents[1]

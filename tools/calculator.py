@@ -15,10 +15,9 @@ import re
 from decimal import Decimal, localcontext
 from fractions import Fraction
 
+from podium.errors import ToolInputError
 from podium.tools._common import podium_tool
 from podium.tools._registry import register_tools
-
-from podium.errors import ToolInputError
 
 __all__ = ["calculator", "evaluate", "format_number"]
 
