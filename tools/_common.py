@@ -20,6 +20,17 @@ from podium.errors import ToolInputError
 __all__ = ["ToolException", "podium_tool", "validation_message"]
 
 
+def _type_name(spec: dict[str, Any]) -> str:
+    """Name a JSON-schema type, reading ``anyOf`` the way optional fields use it."""
+    if "type" in spec:
+        return str(spec["type"])
+    options = [_type_name(option) for option in spec.get("anyOf", [])]
+    options = [option for option in options if option != "null"]
+    if "enum" in spec:
+        return " | ".join(repr(value) for value in spec["enum"])
+    return " | ".join(options) or "any"
+
+
 def validation_message(tool: BaseTool, error: ValidationError) -> str:
     """Return a short message naming each bad field and the accepted arguments."""
     problems = []
@@ -27,16 +38,13 @@ def validation_message(tool: BaseTool, error: ValidationError) -> str:
         field = ".".join(str(part) for part in item.get("loc", ())) or "(arguments)"
         problems.append(f"{field!r}: {item.get('msg', 'invalid')}")
     schema = tool.tool_call_schema
-    fields = schema.model_json_schema().get("properties", {}) if hasattr(
-        schema, "model_json_schema"
-    ) else {}
-    required = set(
-        schema.model_json_schema().get("required", []) if hasattr(schema, "model_json_schema")
-        else []
+    json_schema = (
+        schema.model_json_schema() if hasattr(schema, "model_json_schema") else dict(schema)
     )
+    required = set(json_schema.get("required", []))
     accepted = ", ".join(
-        f"{name} ({spec.get('type', 'any')}{', required' if name in required else ''})"
-        for name, spec in fields.items()
+        f"{name} ({_type_name(spec)}{', required' if name in required else ''})"
+        for name, spec in json_schema.get("properties", {}).items()
     )
     return f"Invalid arguments for {tool.name}: {'; '.join(problems)}. Accepted: {accepted}."
 
