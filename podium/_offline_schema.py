@@ -25,7 +25,15 @@ from podium._offline_embed import get_cache
 from podium._offline_text import split_clauses, strip_filler, words
 from podium.errors import ConfigError
 
-__all__ = ["arithmetic_span", "fill_schema", "find_places", "normalize_schema"]
+__all__ = [
+    "arithmetic_span",
+    "fill_schema",
+    "FillReport",
+    "fill_schema_report",
+    "find_places",
+    "has_arithmetic",
+    "normalize_schema",
+]
 
 _MISSING = object()
 # Confidence of an enum choice: softmax of option similarities; grows with the margin.
@@ -48,8 +56,16 @@ _PLACE_TOKENS = _ORIGIN_TOKENS | _DEST_TOKENS | {
 }  # fmt: skip
 _EXPRESSION_TOKENS = {"expression", "formula", "equation", "calculation", "expr", "math",
                       "arithmetic", "calc"}  # fmt: skip
-_NAME_TOKENS = {"name", "title", "subject", "label", "customer", "person", "username", "who",
-                "attendee", "contact", "recipient", "author"}  # fmt: skip
+_PERSON_TOKENS = set(
+    "name customer person username who attendee contact recipient author fullname first "
+    "surname guest owner".split()
+)
+_PEOPLE_TOKENS = set(
+    "attendees participants people guests invitees names members recipients contacts persons "
+    "users authors".split()
+)
+_TITLE_TOKENS = {"title", "subject", "label", "summary", "headline", "event"}
+_NAME_TOKENS = _PERSON_TOKENS | _TITLE_TOKENS
 _PLACES_TOKENS = {"cities", "destinations", "locations", "places", "countries", "stops"}
 _STEP_TOKENS = {"steps", "tasks", "subtasks", "questions", "queries", "parts", "plan"}
 _CONFIDENCE_TOKENS = {"confidence", "score", "probability", "certainty", "likelihood", "prob"}
@@ -85,6 +101,7 @@ _NON_PLACES = {
     "should", "do", "does", "use", "give", "list", "send", "check", "compare", "plan", "ask",
     "also", "then", "and", "or", "hello", "hi", "hey", "thanks", "ok", "next", "this", "last",
 }  # fmt: skip
+_CONNECTORS = {"de", "del", "da", "do", "dos", "la", "le", "el", "upon", "on", "sur", "am", "of"}
 _PLACE_NAME = (
     r"(?P<place>[A-Z][\w'’.-]*(?:\s+(?:(?:de|del|da|do|dos|la|le|el|upon|on|sur|am|of)\s+)?"
     r"[A-Z][\w'’-]*)*(?:,\s*[A-Z]{2}\b)?)"
@@ -138,6 +155,9 @@ class _State:
     used_numbers: set[int] = field(default_factory=set)
     used_quotes: set[int] = field(default_factory=set)
     confidence: float | None = None
+    missing: list[str] = field(default_factory=list)  # required fields nothing filled
+    free: set[str] = field(default_factory=set)  # fields filled with the request's wording
+    entities: set[str] = field(default_factory=set)  # fields filled with a value found in it
     parent: _State | None = None
 
     @classmethod
@@ -318,7 +338,9 @@ def _clean_place(place: str) -> str | None:
         return None
     # Drop a trailing month or weekday swallowed by the capitalised run ("Paris Monday").
     parts = place.split()
-    while parts and parts[-1].lower().strip(",") in _NON_PLACES:
+    while parts and (
+        parts[-1].lower().strip(",") in _NON_PLACES or parts[-1].lower() in _CONNECTORS
+    ):
         parts.pop()
     return " ".join(parts) or None
 
@@ -497,6 +519,23 @@ def _take_quote(state: _State) -> Any:
     return _MISSING
 
 
+def _people(text: str) -> list[str]:
+    """Capitalised names that are not places, dates or sentence-opening verbs."""
+    places = find_places(text)
+    taken = {p for p in [places.origin, places.destination, *places.general] if p}
+    names: list[str] = []
+    for match in re.finditer(r"(?<![\w'’])[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+)*", text):
+        parts = match.group(0).split()
+        while parts and parts[0].lower() in _NON_PLACES:
+            parts.pop(0)
+        while parts and parts[-1].lower() in _NON_PLACES:
+            parts.pop()
+        name = " ".join(parts)
+        if name and name not in taken and not any(name in place for place in taken):
+            names.append(name)
+    return list(dict.fromkeys(names))
+
+
 def _name_value(tokens: list[str], state: _State) -> Any:
     quote = _take_quote(state)
     if quote is not _MISSING:
@@ -507,13 +546,10 @@ def _name_value(tokens: list[str], state: _State) -> Any:
     )
     if match:
         return match["v"]
-    if set(tokens) & {"name", "customer", "person", "attendee", "contact", "recipient", "who"}:
-        match = re.search(
-            r"\b(?:with|for|to|invite|from)\s+(?P<v>[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+)*)",
-            state.text,
-        )
-        if match and match["v"].lower() not in _NON_PLACES:
-            return match["v"]
+    if set(tokens) & _PERSON_TOKENS and not set(tokens) & _TITLE_TOKENS:
+        people = _people(state.text)
+        if people:
+            return people[0]
     return _MISSING
 
 
@@ -525,7 +561,8 @@ def _free_text(tokens: list[str], state: _State) -> str:
             text = text[: mention.span[0]] + text[mention.span[1] :]
         text = re.sub(r"\s+(?:at|on|for)\s*(?=[\s,.?!]|$)", " ", text)
         text = re.sub(r"\b(?:at\s+)?\d{1,2}(?::\d{2})?\s*(?:am|pm)\b", "", text, flags=re.I)
-        text = re.sub(r"^\s*(?:schedule|book|create|add|set\s+up|make|plan|organi[sz]e)\s+",
+        text = re.sub(r"^\s*(?:schedule|book|create|add|set\s+up|make|plan|organi[sz]e|"
+                      r"remind\s+me\s+(?:to|about)|put)\s+",
                       "", text, flags=re.I)  # fmt: skip
     cleaned = strip_filler(re.sub(r"\s{2,}", " ", text))
     return cleaned
@@ -622,6 +659,9 @@ def _fill_value(
     if kind == "enum":
         if "const" in spec:
             return spec["const"]
+        if not required:
+            # An optional choice keeps its default unless the request names an option.
+            return _mentioned_option(spec.get("enum") or [], state.text)
         value, confidence = _choose_enum(name, spec, state)
         if state.confidence is None:
             state.confidence = confidence
@@ -638,7 +678,7 @@ def _fill_value(
             return True
         return _MISSING
     if kind == "array":
-        return _array_value(name, spec, root, state)
+        return _array_value(name, spec, root, state, required)
     if kind == "object":
         if not spec.get("properties"):
             return _MISSING
@@ -671,13 +711,15 @@ def _string_value(
         return _date_value(tokens, spec, state, required)
     if token_set == {"time"} or fmt == "time":
         return find_time(state.text) or _MISSING
-    if fmt == "email" or "email" in token_set:
+    if fmt == "email" or "email" in token_set or re.search(r"\be-?mail\b", description):
         match = _EMAIL.search(state.text)
         return match.group(0) if match else _MISSING
-    if fmt in ("uri", "url") or token_set & {"url", "link", "website", "uri", "href"}:
+    if fmt in ("uri", "url") or token_set & {"url", "link", "website", "uri", "href"} or (
+        re.search(r"\b(?:url|link|web\s*address)\b", description)
+    ):
         match = _URL.search(state.text)
         return match.group(0) if match else _MISSING
-    if token_set & {"phone", "telephone", "mobile"}:
+    if token_set & {"phone", "telephone", "mobile"} or "phone number" in description:
         match = _PHONE.search(state.text)
         return match.group(0).strip() if match else _MISSING
     if token_set & _EXPRESSION_TOKENS or "arithmetic" in description:
@@ -688,6 +730,7 @@ def _string_value(
             value = _fallback_place(state.text) or _MISSING
         if value is _MISSING and required:
             # Say so rather than pass the whole request off as a place name.
+            state.missing.append(name)
             value = str(spec["default"]) if "default" in spec else "unknown"
         return value
     if token_set & _NAME_TOKENS:
@@ -704,11 +747,26 @@ def _string_value(
         "request", "q", "search", "keywords", "terms", "task", "goal", "instruction",
         "instructions", "subject", "title", "description", "summary", "body", "note", "notes",
     }:  # fmt: skip
+        state.free.add(name)
         return _free_text(tokens, state) or _MISSING
     return _MISSING
 
 
-def _array_value(name: str, spec: dict[str, Any], root: dict[str, Any], state: _State) -> Any:
+def _mentioned_option(options: list[Any], text: str) -> Any:
+    lowered = text.lower()
+    for option in options:
+        label = str(option).lower()
+        human = _humanize(str(option))
+        if re.search(rf"\b{re.escape(label)}\b", lowered) or re.search(
+            rf"\b{re.escape(human)}\b", lowered
+        ):
+            return option
+    return _MISSING
+
+
+def _array_value(
+    name: str, spec: dict[str, Any], root: dict[str, Any], state: _State, required: bool
+) -> Any:
     items = _resolve(spec.get("items", {}), root)
     item_options = _options(items, root)
     items = item_options[0] if item_options else items
@@ -725,14 +783,14 @@ def _array_value(name: str, spec: dict[str, Any], root: dict[str, Any], state: _
             if re.search(rf"\b{re.escape(_humanize(str(o)))}\b", lowered)
             or re.search(rf"\b{re.escape(str(o).lower())}\b", lowered)
         ]
-        if not values:
+        if not values and required:
             choice, confidence = _choose_enum(name, items, state)
             if state.confidence is None:
                 state.confidence = confidence
             values = [choice]
     elif kind in ("integer", "number"):
         values = [_as_number(n.value, kind == "integer") for n in state.numbers]
-    elif kind == "object":
+    elif kind == "object" and required:
         clauses = split_clauses(state.text)
         values = [
             _fill_object(items, root, _State.build(clause, state.today, parent=state))
@@ -742,13 +800,15 @@ def _array_value(name: str, spec: dict[str, Any], root: dict[str, Any], state: _
         items.get("format") in ("date", "date-time") or token_set & (_DATE_TOKENS | {"days"})
     ):
         values = [m.start.isoformat() for m in state.dates]
+    elif kind == "string" and token_set & _PEOPLE_TOKENS:
+        values = list(state.quotes) or _people(state.text)
     elif kind == "string" and token_set & (_PLACE_TOKENS | _PLACES_TOKENS):
         places = find_places(state.text)
         values = [p for p in [places.origin, places.destination, *places.general] if p]
         values = list(dict.fromkeys(values))
     elif kind == "string":
         values = [] if token_set & _STEP_TOKENS else _split_list(state.text)
-        if not values:
+        if not values and (required or token_set & _STEP_TOKENS):
             clauses = split_clauses(state.text)
             values = [strip_filler(c) for c in clauses] if clauses else []
     else:
@@ -791,9 +851,13 @@ def _fill_object(spec: dict[str, Any], root: dict[str, Any], state: _State) -> d
         if value is _MISSING:
             if name in required:
                 first = alternatives[0] if alternatives else field_spec
+                state.missing.append(name)
                 values[name] = _fallback(name, first, root, state)
         else:
             values[name] = value
+            kind = _type_of(alternatives[0] if alternatives else field_spec)
+            if kind not in ("enum", "boolean") and name not in state.free | set(state.missing):
+                state.entities.add(name)
     for name in deferred:
         values[name] = _confidence_value(spec, state)
     return {name: values[name] for name in properties if name in values}
@@ -833,6 +897,42 @@ def fill_schema(
     Raises:
         ConfigError: The schema is not an object schema.
     """
+    return fill_schema_report(text, json_schema, today=today, context=context).values
+
+
+@dataclass(frozen=True)
+class FillReport:
+    """What :func:`fill_schema_report` filled, and from what."""
+
+    values: dict[str, Any]
+    missing: list[str]  # required fields the request said nothing about
+    entities: set[str]  # fields holding a value found in the request (place, date, ...)
+
+
+def fill_schema_report(
+    text: str,
+    json_schema: Any,
+    *,
+    today: date | None = None,
+    context: str | None = None,
+) -> FillReport:
+    """Fill a JSON schema and say which fields the request filled and which it left empty.
+
+    Args:
+        text: The request (or the part of it a tool call answers).
+        json_schema: A JSON-schema object, an OpenAI tool / response_format dict, a
+            pydantic class or a TypedDict.
+        today: The day relative dates count from; the local date when omitted.
+        context: A wider text (the whole request) consulted for dates, places and
+            numbers that ``text`` lacks.
+
+    Returns:
+        The filled dict, the required fields the request said nothing about (filled
+        with defaults or placeholders), and the fields holding extracted values.
+
+    Raises:
+        ConfigError: The schema is not an object schema.
+    """
     schema = normalize_schema(json_schema)
     root = schema
     resolved = _resolve(schema, root)
@@ -844,7 +944,8 @@ def fill_schema(
     day = today or date.today()
     parent = _State.build(context, day) if context and context != text else None
     state = _State.build(text, day, parent=parent)
-    return _fill_object(resolved, root, state)
+    values = _fill_object(resolved, root, state)
+    return FillReport(values, list(state.missing), set(state.entities))
 
 
 def request_words(text: str) -> int:

@@ -26,9 +26,20 @@ __all__ = [
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 _WORD = re.compile(r"[\w'’-]+", re.UNICODE)
 
-# Clause boundaries inside a sentence: ';', and the conjunctions that join requests.
+# Clause boundaries inside a sentence: ';', "also", "then", "as well as", and "and"
+# when a new request follows it ("... and what's ...", "... and book ..."): a bare
+# "and" between nouns ("Alice and Bob") joins a list, not two requests.
+_STARTERS = (
+    r"what|what's|whats|how|how's|when|where|where's|who|which|why|is|are|will|can|could|"
+    r"would|do|does|tell|show|give|find|get|book|search|check|compute|calculate|convert|look|"
+    r"schedule|create|send|add|set|make|remind|translate|summari[sz]e|list|compare|plan|open|"
+    r"email|call|cancel|reserve|order|buy|fetch|read|write|update|delete|remove|play|i|i'd|"
+    r"i'm|let|please|also|then|put|note|save|draft"
+)
 _CLAUSE_SEP = re.compile(
-    r"\s*;\s*|,?\s+(?:and\s+also|and\s+then|and|also|then|as\s+well\s+as)\s+(?=\S)",
+    rf"\s*;\s*|,?\s+(?:and\s+(?:also|then|finally|lastly)|also|then|finally|lastly|"
+    rf"as\s+well\s+as)\s+(?=\S)|"
+    rf",?\s+and\s+(?=(?:{_STARTERS})\b)",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(
@@ -51,7 +62,8 @@ FILLER = frozenset(
     need needs like to id i'd i'm im let lets let's tell show give find get fetch search
     look looking up for about what whats what's which who whom is are was were be the a an
     some any do does did know hey hi hello ok okay so just quickly also web internet online
-    info information on using use tool tools run call check see help assist
+    info information on using use tool tools run call check see help assist finally first
+    next lastly then after that afterwards now
     """.split()
 )
 _TRAILING_FILLER = re.compile(
@@ -59,12 +71,17 @@ _TRAILING_FILLER = re.compile(
     r"with\s+the\s+tools?))+\s*$",
     re.IGNORECASE,
 )
-STOPWORDS = FILLER | frozenset(
+# General English stopwords for lexical overlap; unlike FILLER, verbs such as
+# "search" or "book" stay in, since they name what a tool does.
+STOPWORDS = frozenset(
     """
     and or but if then than of in at by with from into onto over under as it its this that
     these those there here when where how why not no yes all each every both few more most
     other such only own same too very can't don't isn't it's has have had having been being
-    your yours their they them he she his her him am also into out off again further once
+    your yours their they them he she his her him am also out off again further once please
+    kindly can could would will shall may might you we me us my our want need like to the
+    a an some any do does did what whats what's which who whom is are was were be get
+    tell show give let lets let's use using tool tools just really about for on up
     """.split()
 )
 

@@ -59,7 +59,7 @@ from pydantic import ConfigDict, Field
 
 from podium._offline_answer import compose_tool_answer, text_answer
 from podium._offline_embed import get_cache
-from podium._offline_schema import fill_schema, has_arithmetic
+from podium._offline_schema import FillReport, fill_schema, fill_schema_report, has_arithmetic
 from podium._offline_text import (
     content_words,
     count_tokens,
@@ -73,6 +73,9 @@ __all__ = ["MODEL_NAME", "OfflineChatModel", "fill_schema"]
 
 MODEL_NAME = "podium-offline"
 _MAX_TOOL_ROUNDS = 3
+_CANDIDATES = 3  # tools whose arguments are tried before choosing
+_MISSING_PENALTY = 0.06  # per required argument the request says nothing about
+_LEXICAL = 0.08  # per content word shared with a tool, divided by how many tools share it
 _EXPRESSION_FIELD = re.compile(r"expr|formula|equation|calculation|arithmetic|math", re.I)
 ToolChoice = Literal["auto", "any", "none"] | str
 
@@ -83,8 +86,8 @@ class _ToolSpec:
 
     name: str
     parameters: dict[str, Any]
-    texts: tuple[str, str]  # "name: description", and that plus the argument descriptions
-    keywords: frozenset[str]
+    texts: tuple[str, str]  # the name in words, and the description's first line
+    keywords: frozenset[str]  # content words of name, description and argument descriptions
     computes: bool  # has an arithmetic-expression argument
 
     @classmethod
@@ -94,21 +97,19 @@ class _ToolSpec:
         description = str(function.get("description", "") or "").strip()
         parameters = function.get("parameters") or {"type": "object", "properties": {}}
         label = re.sub(r"[_\-.]+", " ", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)).lower()
-        primary = f"{label}: {description.splitlines()[0] if description else label}"
+        first_line = description.splitlines()[0] if description else label
         arg_texts = []
         for arg, spec in (parameters.get("properties") or {}).items():
             desc = spec.get("description", "") if isinstance(spec, dict) else ""
-            arg_texts.append(f"{arg.replace('_', ' ')}: {desc}" if desc else arg.replace("_", " "))
-        full = f"{label}: {description}. " + "; ".join(arg_texts)
+            arg_texts.append(f"{arg.replace('_', ' ')} {desc}")
+        keywords = content_words(f"{label} {description} {' '.join(arg_texts)}")
         computes = any(
             _EXPRESSION_FIELD.search(arg)
             or _EXPRESSION_FIELD.search(str((spec or {}).get("description", "")))
             for arg, spec in (parameters.get("properties") or {}).items()
             if isinstance(spec, dict) and spec.get("type", "string") == "string"
         )
-        return cls(
-            name, parameters, (primary, full.strip()), frozenset(content_words(primary)), computes
-        )
+        return cls(name, parameters, (label, first_line), frozenset(keywords), computes)
 
 
 @dataclass
@@ -160,7 +161,7 @@ class OfflineChatModel(BaseChatModel):
     model_config = ConfigDict(populate_by_name=True, protected_namespaces=())
 
     model_name: str = Field(default=MODEL_NAME, alias="model")
-    tool_threshold: float = 0.25
+    tool_threshold: float = 0.24
     today: date | None = None
     temperature: float | None = None
     """Accepted for drop-in compatibility; the model is deterministic whatever its value."""
@@ -391,22 +392,50 @@ class OfflineChatModel(BaseChatModel):
         return _Reply(text, tool_calls, finish, model_name, usage)
 
     def _scores(self, queries: list[str], tools: list[_ToolSpec]) -> np.ndarray:
-        """Similarity of each query to each tool, with lexical and arithmetic cues."""
+        """Score each query against each tool.
+
+        Half the similarity to the tool's name in words, half the similarity to its
+        description's first line (both MiniLM, cached), plus lexical overlap with the
+        name, description and argument descriptions (a word shared by k bound
+        tools counts 1/k), plus cues: arithmetic in the request for a tool with an
+        expression argument, the tool's name written out.
+        """
         targets = [text for tool in tools for text in tool.texts]
         sims = get_cache().similarities(queries, targets).reshape(len(queries), len(tools), 2)
-        scores = sims.max(axis=2).astype(float)
+        scores = sims.mean(axis=2).astype(float)
+        spread: dict[str, int] = {}
+        for tool in tools:
+            for word in tool.keywords:
+                spread[word] = spread.get(word, 0) + 1
         for q, query in enumerate(queries):
             query_words = content_words(query)
             arithmetic = has_arithmetic(query)
             lowered = query.lower()
             for t, tool in enumerate(tools):
-                shared = len(query_words & tool.keywords)
-                scores[q, t] += min(shared, 2) * 0.08
+                shared = query_words & tool.keywords
+                scores[q, t] += min(0.16, sum(_LEXICAL / spread[w] for w in shared))
                 if arithmetic and tool.computes:
                     scores[q, t] += 0.25
                 if re.search(rf"\b{re.escape(tool.name.lower())}\b", lowered):
                     scores[q, t] += 0.3
         return np.round(scores, 5)
+
+    def _choose(
+        self, scores: np.ndarray, tools: list[_ToolSpec], text: str, request: str, forced: bool
+    ) -> tuple[float, _ToolSpec, FillReport] | None:
+        """The best tool for ``text`` once missing required arguments count against it."""
+        best: tuple[float, _ToolSpec, FillReport] | None = None
+        for t in np.argsort(-scores, kind="stable")[:_CANDIDATES]:
+            if not forced and scores[t] < self.tool_threshold:
+                break
+            tool = tools[int(t)]
+            report = fill_schema_report(text, tool.parameters, today=self.today, context=request)
+            adjusted = float(scores[t]) - _MISSING_PENALTY * min(len(report.missing), 3)
+            if best is None or adjusted > best[0]:
+                best = (adjusted, tool, report)
+        if best is None or (not forced and best[0] < self.tool_threshold):
+            return None
+        return best
 
     def _plan_calls(
         self, request: str, tools: list[_ToolSpec], choice: str
@@ -417,21 +446,53 @@ class OfflineChatModel(BaseChatModel):
             return [(tool.name, self._args(tool, request, request))]
         if not request:
             return [(tools[0].name, self._args(tools[0], "", ""))] if forced else []
-        parts = split_clauses(request)
+        if not forced and is_chitchat(request):
+            return []
+        # One forced tool is a structured-output call: the whole request fills it.
+        single = forced and len(tools) == 1
+        parts = [] if single else [p for p in split_clauses(request) if not is_chitchat(p)]
         queries = [request, *parts] if len(parts) > 1 else [request]
         scores = self._scores(queries, tools)
-        calls: list[tuple[str, dict[str, Any]]] = []
         if len(parts) > 1:
-            for p, part in enumerate(parts, start=1):
-                best = int(np.argmax(scores[p]))
-                if scores[p, best] >= self.tool_threshold and not is_chitchat(part):
-                    call = (tools[best].name, self._args(tools[best], part, request))
-                    if call not in calls:
-                        calls.append(call)
-        if not calls:
-            best = int(np.argmax(scores[0]))
-            if forced or (scores[0, best] >= self.tool_threshold and not is_chitchat(request)):
-                calls.append((tools[best].name, self._args(tools[best], request, request)))
+            calls = self._part_calls(parts, scores[1:], tools, request)
+            if len(calls) > 1:
+                return calls
+        chosen = self._choose(scores[0], tools, request, request, forced)
+        return [(chosen[1].name, chosen[2].values)] if chosen else []
+
+    def _part_calls(
+        self, parts: list[str], scores: np.ndarray, tools: list[_ToolSpec], request: str
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """One call per part; parts that ask one tool the same thing become one call.
+
+        Two parts for the same tool stay two calls only when the values found in
+        them (places, dates, numbers, quoted text) differ: "weather in Paris and
+        weather in London" is two calls, "Will it rain in London? Use fahrenheit."
+        is one.
+        """
+        by_tool: dict[str, list[tuple[str, FillReport]]] = {}
+        for part, row in zip(parts, scores, strict=True):
+            chosen = self._choose(row, tools, part, request, forced=False)
+            if chosen:
+                by_tool.setdefault(chosen[1].name, []).append((part, chosen[2]))
+        calls: list[tuple[str, dict[str, Any]]] = []
+        for name, items in by_tool.items():
+            tool = next(t for t in tools if t.name == name)
+            found = {
+                json.dumps(
+                    {k: v for k, v in report.values.items() if k in report.entities},
+                    sort_keys=True,
+                    default=str,
+                )
+                for _, report in items
+            }
+            if len(items) > 1 and len(found) == 1:
+                merged = " ".join(part for part, _ in items)
+                calls.append((name, self._args(tool, merged, request)))
+                continue
+            for _, report in items:
+                if (name, report.values) not in calls:
+                    calls.append((name, report.values))
         return calls
 
     def _unanswered(
