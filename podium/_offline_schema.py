@@ -714,8 +714,10 @@ def _string_value(
     if fmt == "email" or "email" in token_set or re.search(r"\be-?mail\b", description):
         match = _EMAIL.search(state.text)
         return match.group(0) if match else _MISSING
-    if fmt in ("uri", "url") or token_set & {"url", "link", "website", "uri", "href"} or (
-        re.search(r"\b(?:url|link|web\s*address)\b", description)
+    if (
+        fmt in ("uri", "url")
+        or token_set & {"url", "link", "website", "uri", "href"}
+        or (re.search(r"\b(?:url|link|web\s*address)\b", description))
     ):
         match = _URL.search(state.text)
         return match.group(0) if match else _MISSING

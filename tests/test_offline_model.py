@@ -162,7 +162,7 @@ def test_flight_arguments_places_dates_numbers_and_enum(agent_model):
 
 
 def test_next_week_becomes_a_monday_to_sunday_range(agent_model):
-    (name, args), = _calls(agent_model.invoke("Book me a flight to Paris next week"))
+    ((name, args),) = _calls(agent_model.invoke("Book me a flight to Paris next week"))
     assert name == "search_flights"
     assert args["destination"] == "Paris"
     assert (args["date_from"], args["date_to"]) == ("2025-03-10", "2025-03-16")
@@ -200,7 +200,11 @@ def test_calendar_event_names_title_and_date(agent_model):
     assert _calls(message) == [
         (
             "create_event",
-            {"title": "meeting with Alice and Bob", "date": "2025-03-07", "attendees": ["Alice", "Bob"]},
+            {
+                "title": "meeting with Alice and Bob",
+                "date": "2025-03-07",
+                "attendees": ["Alice", "Bob"],
+            },
         )
     ]
 
@@ -323,7 +327,7 @@ def test_bind_tools_accepts_functions_pydantic_typeddict_and_dicts(model):
     assert _calls(bound.invoke("Send an email to ana@example.com")) == [
         ("SendEmail", {"to": "ana@example.com"})
     ]
-    assert _calls(bound.invoke("Convert 250 dollars to \"EUR\"")) == [
+    assert _calls(bound.invoke('Convert 250 dollars to "EUR"')) == [
         ("convert_currency", {"amount": 250, "currency": "EUR"})
     ]
 

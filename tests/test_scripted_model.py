@@ -4,12 +4,12 @@ from typing import Literal
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
-from podium.tools.calculator import calculator
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
 from podium.errors import ConfigError, UnexpectedModelCall
 from podium.testing import ScriptedChatModel
+from podium.tools.calculator import calculator
 
 
 class Verdict(BaseModel):
