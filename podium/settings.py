@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -30,6 +31,19 @@ class Settings(BaseSettings):
     )
     http_allowlist: list[str] = Field(
         default_factory=list, description="Hosts the http tool may reach."
+    )
+    http_timeout_s: float = Field(10.0, gt=0, description="Seconds an http tool call may take.")
+    http_max_bytes: int = Field(
+        1_000_000, gt=0, description="Largest response body the http tools read."
+    )
+    http_retries: int = Field(
+        3, ge=0, description="Retries of the http tools on 429 and 5xx responses."
+    )
+    code_sandbox: Literal["auto", "bwrap", "unshare", "none"] = Field(
+        "auto", description="Isolation of the code tool: 'auto' picks the best that works."
+    )
+    mcp_config: Path | None = Field(
+        None, description="MCP client config (JSON); None: PODIUM_HOME/mcp.json."
     )
     sql_url: str | None = Field(None, description="Database URL for the sql tool.")
     sql_max_rows: int = Field(50, gt=0, description="Rows the sql tool returns at most.")
@@ -68,6 +82,11 @@ class Settings(BaseSettings):
     def data_dir(self) -> Path:
         """Directory of databases Podium creates (travel, sales)."""
         return self.home / "data"
+
+    @property
+    def mcp_config_path(self) -> Path:
+        """The MCP client config: ``mcp_config`` when set, else ``PODIUM_HOME/mcp.json``."""
+        return self.mcp_config or self.home / "mcp.json"
 
 
 @lru_cache(maxsize=1)
