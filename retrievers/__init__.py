@@ -18,7 +18,7 @@ from podium.retrievers.engines import (
     describe_collection,
     retrieve,
 )
-from podium.retrievers.ingest import (
+from podium.retrievers.ingestion import (
     HANDBOOK_DIR,
     SUPPORTED_SUFFIXES,
     IngestProgress,

@@ -268,6 +268,7 @@ def ingest(
     chunk_overlap: int | None = None,
     home: str | Path | None = None,
     on_progress: Callable[[IngestProgress], None] | None = None,
+    batch_size: int = _BATCH_DOCS,
 ) -> IngestReport:
     """Ingest files and folders into a collection, incrementally.
 
@@ -283,6 +284,8 @@ def ingest(
         chunk_overlap: Tokens shared by neighbouring chunks (default: ``PODIUM_CHUNK_OVERLAP``).
         home: Podium home holding the collection (default: ``PODIUM_HOME``).
         on_progress: Called with the counts after each file and each written batch.
+        batch_size: Documents per pipeline run; each batch is written to Chroma and
+            then recorded in the docstore, so an interrupted run loses at most one.
 
     Returns:
         What the run did; bad files are listed in ``skipped``, never raised.
@@ -307,6 +310,8 @@ def ingest(
             f"chunking size={size!r}, overlap={overlap!r} is not valid; "
             "the size must be at least 32 tokens and the overlap from 0 to below the size"
         )
+    if batch_size < 1:
+        raise InputError(f"batch_size must be at least 1, got {batch_size!r}")
     files = _discover(paths)
 
     chroma = open_collection(name, home)
@@ -378,7 +383,7 @@ def ingest(
             seen.add(doc_id)
             report.files += 1
             batch.append(doc)
-            if len(batch) >= _BATCH_DOCS or sum(len(d.text) for d in batch) >= _BATCH_CHARS:
+            if len(batch) >= batch_size or sum(len(d.text) for d in batch) >= _BATCH_CHARS:
                 flush()
         progress.files_done += 1
         notify()
