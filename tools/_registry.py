@@ -22,6 +22,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "podium.tools.travel",
     "podium.tools.files",
     "podium.tools.search",
+    "podium.tools.code",
 )
 
 _registry: dict[str, BaseTool] = {}
