@@ -20,6 +20,7 @@ with no model.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,8 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from langchain_core.language_models import BaseChatModel
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
+
+from podium.errors import InputError
 from podium.retrievers._store import (
     collection_or_none,
     docstore_path,
@@ -38,8 +41,6 @@ from podium.retrievers._store import (
     load_docstore,
     validate_collection_name,
 )
-
-from podium.errors import InputError
 from podium.settings import get_settings
 
 if TYPE_CHECKING:
@@ -159,6 +160,8 @@ def _bm25_class() -> type:
 # and rebuild it when the collection changes (its docstore is rewritten per batch).
 _bm25_cache: dict[tuple[str, str, int], tuple[tuple[int, int, int], Any]] = {}
 _cache_lock = threading.Lock()
+_descriptions: dict[tuple[str, int], str] = {}
+_SECTION = re.compile(r"^#{2,3}\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 
 def _version(name: str, home: Path, count: int) -> tuple[int, int, int]:
@@ -296,14 +299,26 @@ def _bm25(name: str, home: Path, top_k: int) -> Any:
 
 
 def describe_collection(name: str, home: str | Path | None = None) -> str:
-    """Return a one-paragraph description of a collection: its document titles.
+    """Return a description of a collection: its documents' titles and section headings.
 
-    The router and sub-question engines choose collections by this text.
+    The router and sub-question engines choose a collection by comparing the
+    question with this text, so it lists what the collection covers.
     """
-    docstore = load_docstore(docstore_path(name, home))
-    titles = sorted({str(doc.metadata.get("title", "")) for doc in docstore.docs.values()} - {""})
-    shown = "; ".join(titles[:40]) + ("; ..." if len(titles) > 40 else "")
-    return f"Knowledge base {name!r} ({len(titles)} documents): {shown}"
+    path = docstore_path(name, home)
+    stat = path.stat() if path.exists() else None
+    key = (str(path.resolve()), stat.st_mtime_ns if stat else 0)
+    with _cache_lock:
+        if key in _descriptions:
+            return _descriptions[key]
+    parts = []
+    for doc in sorted(load_docstore(path).docs.values(), key=lambda d: d.node_id):
+        title = str(doc.metadata.get("title", "")) or doc.node_id
+        headings = _SECTION.findall(doc.get_content())
+        parts.append(f"{title} ({', '.join(headings)})" if headings else title)
+    text = f"Knowledge base {name!r}: " + "; ".join(parts)
+    with _cache_lock:
+        _descriptions[key] = text
+    return text
 
 
 def _router_retriever(names: list[str], engine: str, top_k: int, home: Path) -> Any:
@@ -458,9 +473,9 @@ def build_query_engine(
     from llama_index.core.response_synthesizers import ResponseMode, get_response_synthesizer
     from llama_index.core.selectors import EmbeddingSingleSelector
     from llama_index.core.tools import QueryEngineTool
-    from podium.retrievers._llm import LangChainLLM, StructuredQuestionGenerator
 
     from podium.models import load_chat_model, load_llama_embeddings
+    from podium.retrievers._llm import LangChainLLM, StructuredQuestionGenerator
 
     engine = _check_engine(engine)
     top_k = _check_top_k(top_k)

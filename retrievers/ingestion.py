@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from llama_index.core.schema import BaseNode, Document, TransformComponent
+
+from podium.errors import InputError
 from podium.retrievers._readers import FILE_TYPES, SkipFile, file_extractor
 from podium.retrievers._store import (
     docstore_path,
@@ -34,8 +36,6 @@ from podium.retrievers._store import (
     save_docstore,
     validate_collection_name,
 )
-
-from podium.errors import InputError
 from podium.settings import get_settings
 
 __all__ = [

@@ -13,9 +13,9 @@ from typing import Any, Literal
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from podium.retrievers.engines import Citation, retrieve
 from pydantic import Field
 
+from podium.retrievers.engines import Citation, retrieve
 from podium.settings import get_settings
 
 __all__ = ["KnowledgeBaseRetriever", "citation_to_document"]

@@ -7,10 +7,9 @@ their source and section, so the model can quote and cite them.
 
 from __future__ import annotations
 
+from podium.errors import InputError, ToolInputError
 from podium.tools._common import podium_tool
 from podium.tools._registry import register_tools
-
-from podium.errors import InputError, ToolInputError
 
 __all__ = ["format_passages", "search_knowledge_base"]
 
