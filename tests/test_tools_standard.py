@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from langchain_tests.unit_tests import ToolsUnitTests
+
 from podium.tools.files import append_file, list_files, read_file, search_files, write_file
+from podium.tools.search import search_knowledge_base
 from podium.tools.sql import sql_describe_table, sql_list_tables, sql_query
 from podium.tools.travel import book_flight, cancel_booking, check_calendar, search_flights
 
@@ -136,3 +138,13 @@ class TestSearchFiles(ToolsUnitTests):
     @property
     def tool_invoke_params_example(self):
         return {"pattern": "milk", "path": "."}
+
+
+class TestSearchKnowledgeBase(ToolsUnitTests):
+    @property
+    def tool_constructor(self):
+        return search_knowledge_base
+
+    @property
+    def tool_invoke_params_example(self):
+        return {"query": "cabin bag size limit", "top_k": 3}
