@@ -23,6 +23,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "podium.tools.files",
     "podium.tools.search",
     "podium.tools.code",
+    "podium.tools.http",
 )
 
 _registry: dict[str, BaseTool] = {}
