@@ -19,7 +19,6 @@ import pytest
 import uvicorn
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, ToolMessage
 from langchain_openai import ChatOpenAI
-from podium.tools.calculator import calculator
 from pydantic import BaseModel, Field
 from typer.testing import CliRunner
 
@@ -28,6 +27,7 @@ from podium.models import EMBEDDING_DIM, load_chat_model, load_embeddings
 from podium.serve import EMBEDDING_MODEL_ID, OFFLINE_MODEL_ID, create_app
 from podium.settings import get_settings
 from podium.testing import ScriptedChatModel
+from podium.tools.calculator import calculator
 
 pytestmark = pytest.mark.integration
 
