@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from podium.models import EMBEDDING_DIM, load_sentence_transformer
+from podium.models import EMBEDDING_DIM, encode_texts
 
 __all__ = ["EmbeddingCache", "get_cache"]
 
@@ -33,13 +33,7 @@ class EmbeddingCache:
         with self._lock:
             missing = list(dict.fromkeys(t for t in texts if t not in self._vectors))
         if missing:
-            vectors = load_sentence_transformer().encode(
-                missing,
-                batch_size=64,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            vectors = encode_texts(missing)
             with self._lock:
                 for text, vector in zip(missing, vectors, strict=True):
                     self._vectors[text] = vector.astype(np.float32, copy=False)
@@ -50,9 +44,7 @@ class EmbeddingCache:
             for text in texts:
                 vector = self._vectors.get(text)
                 if vector is None:  # evicted by a concurrent call: embed it alone
-                    vector = load_sentence_transformer().encode(
-                        [text], normalize_embeddings=True, show_progress_bar=False
-                    )[0]
+                    vector = encode_texts([text])[0]
                 else:
                     self._vectors.move_to_end(text)
                 rows.append(vector)

