@@ -168,6 +168,23 @@ def call_command(
     console.print(getattr(result, "content", result), highlight=False)
 
 
+@mcp_app.command("serve")
+@handle_errors
+def mcp_serve_command(
+    transport: Annotated[
+        str, typer.Option("--transport", "-t", help="stdio (a client starts us) or http.")
+    ] = "stdio",
+    host: Annotated[str, typer.Option("--host", help="Interface for --transport http.")] = (
+        "127.0.0.1"
+    ),
+    port: Annotated[int, typer.Option("--port", "-p", help="Port for --transport http.")] = 8000,
+) -> None:
+    """Serve Podium's registered tools over MCP (streamable HTTP endpoint: /mcp)."""
+    from podium.tools.mcp import serve_mcp
+
+    serve_mcp(transport, host, port)  # type: ignore[arg-type] - serve_mcp names the choices
+
+
 # --- retrieval (issue: retrievers) ---------------------------------------------------
 
 CollectionOption = Annotated[
