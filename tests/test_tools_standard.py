@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from langchain_tests.unit_tests import ToolsUnitTests
 
+from podium.tools.code import run_python
 from podium.tools.files import append_file, list_files, read_file, search_files, write_file
+from podium.tools.http import http_get, http_post
 from podium.tools.search import search_knowledge_base
 from podium.tools.sql import sql_describe_table, sql_list_tables, sql_query
 from podium.tools.travel import book_flight, cancel_booking, check_calendar, search_flights
@@ -148,3 +150,33 @@ class TestSearchKnowledgeBase(ToolsUnitTests):
     @property
     def tool_invoke_params_example(self):
         return {"query": "cabin bag size limit", "top_k": 3}
+
+
+class TestRunPython(ToolsUnitTests):
+    @property
+    def tool_constructor(self):
+        return run_python
+
+    @property
+    def tool_invoke_params_example(self):
+        return {"code": "import math\nmath.factorial(20)", "timeout_s": 5}
+
+
+class TestHttpGet(ToolsUnitTests):
+    @property
+    def tool_constructor(self):
+        return http_get
+
+    @property
+    def tool_invoke_params_example(self):
+        return {"url": "https://api.example.com/items", "params": {"q": "paris", "limit": 5}}
+
+
+class TestHttpPost(ToolsUnitTests):
+    @property
+    def tool_constructor(self):
+        return http_post
+
+    @property
+    def tool_invoke_params_example(self):
+        return {"url": "https://api.example.com/items", "json": {"name": "Ada"}}
