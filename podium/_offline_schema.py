@@ -265,8 +265,51 @@ def _type_of(spec: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- extractors
 
 
+_N = r"\$?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+_N_LIST = rf"{_N}(?:\s*,\s*{_N})*(?:\s*,)?\s+(?:and|plus|to)\s+{_N}"
+# Arithmetic said in words: "add 0.1 and 0.2", "divide 144 by 12", "250 ... spend 35%".
+_VERBAL: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"\b(?:add|sum(?:\s+up)?|total|sum\s+of|total\s+of)\s+{_N_LIST}", re.I), "+"),
+    (re.compile(rf"\b(?:multiply|product\s+of)\s+{_N}\s+(?:by|and|with|times)\s+{_N}", re.I), "*"),
+    (re.compile(rf"\b(?:divide|quotient\s+of)\s+{_N}\s+(?:by|and)\s+{_N}", re.I), "/"),
+    (re.compile(rf"\bdifference\s+between\s+{_N}\s+and\s+{_N}", re.I), "-"),
+    (re.compile(rf"\bsubtract\s+{_N}\s+from\s+{_N}", re.I), "from"),
+    (re.compile(rf"\b(?:average|mean)\s+of\s+{_N_LIST}", re.I), "mean"),
+    (re.compile(rf"\b(?:increase|raise|grow)\s+{_N}\s+by\s+{_N}\s*%", re.I), "up"),
+    (re.compile(rf"\b(?:decrease|reduce|discount|lower|cut)\s+{_N}\s+by\s+{_N}\s*%", re.I), "down"),
+    (re.compile(rf"\b{_N}\s*%\s+off\s+(?:of\s+)?{_N}", re.I), "off"),
+]  # fmt: skip
+
+
+def _verbal_arithmetic(text: str) -> str | None:
+    for pattern, op in _VERBAL:
+        match = pattern.search(text)
+        if not match:
+            continue
+        numbers = re.findall(_N, match.group(0))
+        if op in ("+", "*", "/", "-"):
+            return f" {op} ".join(numbers)
+        if op == "from":
+            return f"{numbers[1]} - {numbers[0]}"
+        if op == "mean":
+            return f"({' + '.join(numbers)}) / {len(numbers)}"
+        if op == "up":
+            return f"{numbers[0]} + {numbers[1]}% of {numbers[0]}"
+        if op == "down":
+            return f"{numbers[0]} - {numbers[1]}% of {numbers[0]}"
+        return f"{numbers[1]} - {numbers[0]}% of {numbers[1]}"  # "20% off 80"
+    return None
+
+
 def arithmetic_span(text: str) -> str | None:
-    """Return the arithmetic in a request: "What is 17% of 2,340?" -> "17% of 2,340"."""
+    """Return the arithmetic in a request: "What is 17% of 2,340?" -> "17% of 2,340".
+
+    Arithmetic said in words becomes an expression ("Add 0.1 and 0.2" -> "0.1 + 0.2",
+    "I have 250 and spend 35%" -> "35% of 250").
+    """
+    verbal = _verbal_arithmetic(text)
+    if verbal:
+        return verbal
     best: tuple[int, int] | None = None
     run_start = run_end = -1
     for match in _MATH_TOKEN.finditer(text):
@@ -290,6 +333,16 @@ def arithmetic_span(text: str) -> str | None:
     span = re.sub(r"(\d[\d,.]*)\s+cubed\b", r"\1 ** 3", span, flags=re.IGNORECASE)
     span = re.sub(r"(?<=\d)\s*\bx\b\s*(?=\d)", " * ", span, flags=re.IGNORECASE)
     span = re.sub(r"(?<=\d)\s*\bover\b\s*(?=\d)", " / ", span, flags=re.IGNORECASE)
+    percent = re.fullmatch(r"(\d+(?:\.\d+)?)%", span)
+    if percent:
+        # A bare percentage and one other amount: "I have 250 and spend 35%" -> 35% of 250.
+        others = [
+            m.group(1)
+            for m in re.finditer(_N, text)
+            if m.group(1) != percent.group(1) and not text[m.end() :].lstrip().startswith("%")
+        ]
+        if len(others) == 1:
+            span = f"{span} of {others[0]}"
     return span or None
 
 

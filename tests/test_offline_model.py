@@ -144,6 +144,22 @@ def test_arithmetic_span_is_extracted_and_computes(agent_model, request_text, ex
     assert not calculator.invoke(message.tool_calls[0]).content.startswith("Error")
 
 
+@pytest.mark.parametrize(
+    ("request_text", "expression", "value"),
+    [
+        ("Add 0.1 and 0.2", "0.1 + 0.2", "0.3"),
+        ("If I have 250 and spend 35%, how much is that?", "35% of 250", "87.5"),
+        ("What is the average of 3, 4 and 8?", "(3 + 4 + 8) / 3", "5"),
+        ("Subtract 15 from 40", "40 - 15", "25"),
+        ("What is 20% off 80?", "80 - 20% of 80", "64"),
+    ],
+)
+def test_arithmetic_in_words_becomes_an_expression(request_text, expression, value):
+    args = fill_schema(request_text, calculator.tool_call_schema)
+    assert args == {"expression": expression}
+    assert calculator.invoke(args) == value
+
+
 def test_flight_arguments_places_dates_numbers_and_enum(agent_model):
     message = agent_model.invoke("Book 2 business class seats from Berlin to New York on March 20")
     assert _calls(message) == [
