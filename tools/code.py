@@ -5,15 +5,18 @@ in a new temporary working directory that is removed afterwards, under the best
 isolation available, named in the first line of every result:
 
 ``bwrap``
-    bubblewrap: new mount, PID, network, IPC and UTS namespaces; the filesystem
-    is a tmpfs holding read-only binds of the Python runtime and the shared
-    libraries (``/usr/lib``, ``/usr/lib64``), a size-capped tmpfs ``/tmp``, a
-    private ``/proc`` and ``/dev``, and the work directory (read-write, at
-    ``/home/sandbox``). ``/etc``, the host's ``/home``, ``/root``, the repository and ``/usr/bin``
-    are not there. The network namespace has only its own loopback.
+    bubblewrap: new mount, PID, network, IPC and UTS namespaces. The filesystem
+    is a tmpfs holding read-only binds of the Python runtime (the base prefix, and
+    this environment's site-packages unless ``site_packages=False``), the shared
+    libraries (``/usr/lib``, ``/usr/lib64``), a tmpfs ``/tmp`` (size-capped where
+    bwrap has ``--size``), a private ``/proc`` and ``/dev``, and the work
+    directory (read-write, at ``/home/sandbox``). ``/etc``, the host's ``/home``,
+    ``/root``, the repository and ``/usr/bin`` are not there. The network
+    namespace has only its own loopback.
 ``unshare``
     ``unshare(1)``: new network and PID namespaces only. The host's files are
-    visible (as an unprivileged uid when Podium runs as root).
+    visible: as a random unprivileged uid when Podium runs as root and the
+    runtime is readable by others, else as the calling user (the result notes it).
 ``none``
     Neither tool works here: resource limits, an empty environment and the
     temporary directory only. The result says so; the call is never quietly weaker.
@@ -49,9 +52,11 @@ hostile tenants; use a VM (gVisor, Firecracker) for that.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
+import re
 import secrets
 import selectors
 import shutil
@@ -255,16 +260,29 @@ def _readable_by_others(paths: list[str]) -> bool:
     return True
 
 
+@functools.lru_cache(maxsize=8)
+def _bwrap_options(bwrap: str) -> frozenset[str]:
+    """The options this bubblewrap knows (``--size`` and ``--disable-userns`` are recent)."""
+    try:
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(re.findall(r"--[a-z0-9-]+", done.stdout + done.stderr))
+
+
 def _bwrap_args(
     bwrap: str, workdir: str, binds: list[str], env: dict[str, str], tmp_bytes: int, as_root: bool
 ) -> list[str]:
+    known = _bwrap_options(bwrap)
     if as_root:
         # No user namespace (see the module docstring): keep only what the drop needs.
         args = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
         args += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
         args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
     else:
-        args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns"]
+        args = [bwrap, "--unshare-all", "--unshare-user"]
+        if "--disable-userns" in known:
+            args.append("--disable-userns")
     args += ["--die-with-parent", "--new-session", "--hostname", "sandbox", "--clearenv"]
     for key, value in env.items():
         args += ["--setenv", key, value]
@@ -287,7 +305,9 @@ def _bwrap_args(
     for path in binds:
         args += ["--ro-bind", path, path]
     args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--size", str(tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp"]
+    if "--size" in known:
+        args += ["--size", str(tmp_bytes)]
+    args += ["--perms", "1777", "--tmpfs", "/tmp"]
     # No --chdir: bwrap's root has no CAP_DAC_OVERRIDE to enter the 0700 work directory
     # of the sandbox uid; the runner changes into it after dropping privileges.
     args += ["--bind", workdir, _SANDBOX_WORKDIR, "--chdir", "/"]
@@ -411,10 +431,22 @@ def _signal_name(number: int) -> str:
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    with contextlib.suppress(ProcessLookupError):
-        proc.kill()
+    """Kill the process group; call it only before the leader is reaped.
+
+    An unreaped leader keeps its pid, and so the group id, from being reused, so
+    this cannot hit an unrelated group.
+    """
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def _has_exited(proc: subprocess.Popen) -> bool:
+    """Whether the leader has exited, without reaping it (see :func:`_kill_group`)."""
+    try:
+        return os.waitid(os.P_PID, proc.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None
+    except ChildProcessError:
+        return True
 
 
 def _execute(
@@ -519,7 +551,7 @@ def _supervise(
             if now >= deadline:
                 timed_out = True
                 break
-            if exited_at is None and proc.poll() is not None:
+            if exited_at is None and _has_exited(proc):
                 exited_at = now
             if exited_at is not None and now - exited_at > _DRAIN_AFTER_EXIT_S:
                 break  # a leftover child holds the pipes (only possible in "none" mode)
@@ -528,7 +560,9 @@ def _supervise(
                 if fd == stdin_fd:
                     try:
                         written = os.write(fd, pending[:65536])
-                    except (BrokenPipeError, OSError):
+                    except BlockingIOError:
+                        continue
+                    except OSError:  # the runner is gone; its exit status tells why
                         written = len(pending)
                     pending = pending[written:]
                     if not pending:
@@ -555,13 +589,9 @@ def _supervise(
                 break
     finally:
         sel.close()
-    if timed_out or truncated:
-        _kill_group(proc)
-    try:
-        returncode = proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        returncode = proc.wait()
+    # Also after a normal exit: in the "none" mode a child may still hold the group.
+    _kill_group(proc)
+    returncode = proc.wait()
     duration = time.monotonic() - started
     result = CodeResult(
         isolation=launcher.level,
