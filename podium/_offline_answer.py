@@ -16,7 +16,7 @@ import numpy as np
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from podium._offline_embed import get_cache
-from podium._offline_text import is_chitchat, message_text, split_sentences, words
+from podium._offline_text import content_words, is_chitchat, message_text, split_sentences, words
 
 __all__ = [
     "INTRO",
@@ -64,6 +64,11 @@ class _Unit:
     text: str
     marker: str | None
     position: int
+    heading: str = ""  # the markdown heading above it, embedded with it as context
+
+    @property
+    def embed_text(self) -> str:
+        return f"{self.heading}: {self.text}" if self.heading else self.text
 
 
 def wants_summary(request: str) -> bool:
@@ -85,11 +90,27 @@ def _units(context: str) -> list[_Unit]:
             stop = starts[i + 1][0] if i + 1 < len(starts) else len(context)
             blocks.append((marker, context[end:stop]))
     for marker, block in blocks:
-        for sentence in split_sentences(block):
-            sentence = re.sub(r"\s+", " ", sentence.lstrip("#*-• ").strip())
-            if len(words(sentence)) >= 4:
-                units.append(_Unit(sentence, marker, len(units)))
+        heading = ""
+        # Markdown headings are titles, not answers: they become the context of the
+        # sentences below them ("Pets in the cabin: The fee is 50 EUR per flight.").
+        for piece in re.split(r"^(#{1,6}[ \t]+[^\n]*)$", block, flags=re.MULTILINE):
+            if re.match(r"#{1,6}[ \t]", piece):
+                heading = piece.lstrip("#").strip()
+                continue
+            for sentence in split_sentences(piece):
+                sentence = re.sub(r"\s+", " ", sentence.lstrip("*-•> ").strip()).rstrip(";:,")
+                if len(words(sentence)) >= 4:
+                    units.append(_Unit(sentence, marker, len(units), heading))
     return units
+
+
+def _relevance(question: str, units: Sequence[_Unit]) -> np.ndarray:
+    """Similarity of each sentence (with its heading) to the question, plus shared words."""
+    sims = get_cache().similarities([question], [u.embed_text for u in units])[0].astype(float)
+    asked = content_words(question)
+    for i, unit in enumerate(units):
+        sims[i] += min(0.15, 0.05 * len(asked & content_words(unit.embed_text)))
+    return np.round(sims, 5)
 
 
 def _with_marker(unit: _Unit) -> str:
@@ -109,17 +130,24 @@ def _join(units: Sequence[_Unit]) -> str:
     return " ".join(parts)
 
 
-def summarize(text: str, *, max_sentences: int = 3) -> str:
-    """Extractive summary: the sentences closest to the text's centroid, in order."""
+def summarize(text: str, *, focus: str | None = None, max_sentences: int = 3) -> str:
+    """Extractive summary: the sentences closest to the text's centroid, in order.
+
+    With ``focus`` (the request, "summarise the pet rules"), closeness to it counts
+    as much as centrality.
+    """
     units = _units(text)
     if not units:
         return text.strip()
     if len(units) <= max_sentences:
         return _join(units)
-    vectors = get_cache().embed([u.text for u in units])
+    vectors = get_cache().embed([u.embed_text for u in units])
     centroid = vectors.mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
-    scores = np.round(vectors @ centroid, 5)
+    scores = vectors @ centroid
+    if focus:
+        scores = 0.5 * scores + 0.5 * _relevance(focus, units)
+    scores = np.round(scores, 5)
     order = sorted(range(len(units)), key=lambda i: (-scores[i], i))
     return _join([units[i] for i in order[:max_sentences]])
 
@@ -129,8 +157,7 @@ def answer_from_context(question: str, context: str, *, max_sentences: int = 3) 
     units = _units(context)
     if not units:
         return "The context I was given is empty, so I cannot answer from it."
-    sims = get_cache().similarities([question], [u.text for u in units])[0]
-    sims = np.round(sims, 5)
+    sims = _relevance(question, units)
     best = float(sims.max())
     if best < _RELEVANT:
         return "The provided context does not answer that question."
@@ -201,7 +228,7 @@ def text_answer(messages: Sequence[BaseMessage], request_index: int) -> str:
     if wants_summary(question):
         source = context or re.split(r":\s*", request, maxsplit=1)[-1]
         if len(words(source)) >= 8:
-            return summarize(source)
+            return summarize(source, focus=question if context else None)
     if context and len(words(context)) >= 8:
         return answer_from_context(question, context)
     if is_chitchat(request):

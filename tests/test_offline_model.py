@@ -453,6 +453,18 @@ def test_answers_extractively_from_context_with_markers(model):
     assert "soft carrier" not in answer.content
 
 
+def test_headings_give_sentences_their_context(model):
+    system = SystemMessage(
+        "Use only the numbered passages below and cite them as [n].\n\nPassages:\n"
+        "[1] # Travelling with pets\n\n## Pets in the cabin\n\n- Only cats and dogs.\n"
+        "- The fee is 50 EUR per flight.\n\n## Pets in the hold\n\n"
+        "- Larger dogs travel in a rigid crate.\n- The fee is 120 EUR per flight.\n"
+    )
+    answer = model.invoke([system, HumanMessage("What does a cat in the cabin cost?")])
+    assert "The fee is 50 EUR per flight [1]." in answer.content
+    assert "120" not in answer.content and "#" not in answer.content
+
+
 def test_summary_is_extractive(model):
     text = (
         "Skylark Air flies to 40 cities in Europe. Its hub is in Oslo. Fares include a cabin "
