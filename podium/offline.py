@@ -358,6 +358,8 @@ class OfflineChatModel(BaseChatModel):
         if tools and choice != "none":
             if answering and choice == "auto":
                 calls = self._unanswered(request, tools, after)
+            elif answering:
+                calls = self._forced_after_results(request, tools, choice, after)
             else:
                 calls = self._plan_calls(request, tools, choice)
             if kwargs.get("parallel_tool_calls") is False:
@@ -504,6 +506,28 @@ class OfflineChatModel(BaseChatModel):
             return []
         called = {c["name"] for m in rounds for c in m.tool_calls}
         return [c for c in self._plan_calls(request, tools, "auto") if c[0] not in called]
+
+    def _forced_after_results(
+        self, request: str, tools: list[_ToolSpec], choice: str, after: Sequence[BaseMessage]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """A forced call once tool results are in.
+
+        An unanswered part of the request first; else a tool not yet called this
+        turn (an agent's structured-response tool), filled from what the results say.
+        """
+        if choice == "any":
+            remaining = self._unanswered(request, tools, after)
+            if remaining:
+                return remaining
+        findings = compose_tool_answer(request, after)
+        if choice not in ("auto", "any"):
+            tool = next(t for t in tools if t.name == choice)
+            return [(tool.name, self._args(tool, findings, request))]
+        called = {c["name"] for m in after if isinstance(m, AIMessage) for c in m.tool_calls}
+        fresh = [t for t in tools if t.name not in called] or tools
+        scores = self._scores([f"{request} {findings}"], fresh)[0]
+        chosen = self._choose(scores, fresh, findings, request, forced=True)
+        return [(chosen[1].name, chosen[2].values)] if chosen else []
 
     def _args(self, tool: _ToolSpec, text: str, request: str) -> dict[str, Any]:
         return fill_schema(text, tool.parameters, today=self.today, context=request)

@@ -293,6 +293,21 @@ def test_agent_loop_with_create_agent(model):
     assert state["messages"][-1].content == "17% of 2,340 is 397.8."
 
 
+def test_create_agent_with_response_format_finishes(model):
+    from langchain.agents import create_agent
+
+    class Result(BaseModel):
+        """The final answer to the user's math question."""
+
+        answer: str = Field(description="The computed answer")
+
+    agent = create_agent(model, tools=[calculator], response_format=Result)
+    state = agent.invoke(
+        {"messages": [HumanMessage("What is 17% of 2,340?")]}, {"recursion_limit": 10}
+    )
+    assert state["structured_response"] == Result(answer="17% of 2,340 is 397.8")
+
+
 def test_tool_choice_is_honoured(model):
     forced = model.bind_tools(TOOLS, tool_choice="any").invoke("Hello!")
     assert len(forced.tool_calls) == 1
