@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
-import numpy as np
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -58,58 +57,15 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from podium._offline_answer import compose_tool_answer, text_answer
-from podium._offline_embed import get_cache
-from podium._offline_schema import FillReport, fill_schema, fill_schema_report, has_arithmetic
-from podium._offline_text import (
-    content_words,
-    count_tokens,
-    is_chitchat,
-    message_text,
-    split_clauses,
-)
+from podium._offline_schema import fill_schema
+from podium._offline_text import count_tokens, message_text
+from podium._offline_tools import ToolPlanner, ToolSpec, normalize_tool_choice
 from podium.errors import ConfigError
 
 __all__ = ["MODEL_NAME", "OfflineChatModel", "fill_schema"]
 
 MODEL_NAME = "podium-offline"
-_MAX_TOOL_ROUNDS = 3
-_CANDIDATES = 3  # tools whose arguments are tried before choosing
-_MISSING_PENALTY = 0.06  # per required argument the request says nothing about
-_LEXICAL = 0.08  # per content word shared with a tool, divided by how many tools share it
-_EXPRESSION_FIELD = re.compile(r"expr|formula|equation|calculation|arithmetic|math", re.I)
 ToolChoice = Literal["auto", "any", "none"] | str
-
-
-@dataclass(frozen=True)
-class _ToolSpec:
-    """A bound tool as the offline model sees it."""
-
-    name: str
-    parameters: dict[str, Any]
-    texts: tuple[str, str]  # the name in words, and the description's first line
-    keywords: frozenset[str]  # content words of name, description and argument descriptions
-    computes: bool  # has an arithmetic-expression argument
-
-    @classmethod
-    def from_openai(cls, tool: dict[str, Any]) -> _ToolSpec:
-        function = tool.get("function", tool)
-        name = str(function.get("name", "tool"))
-        description = str(function.get("description", "") or "").strip()
-        parameters = function.get("parameters") or {"type": "object", "properties": {}}
-        label = re.sub(r"[_\-.]+", " ", re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", name)).lower()
-        first_line = description.splitlines()[0] if description else label
-        arg_texts = []
-        for arg, spec in (parameters.get("properties") or {}).items():
-            desc = spec.get("description", "") if isinstance(spec, dict) else ""
-            arg_texts.append(f"{arg.replace('_', ' ')} {desc}")
-        keywords = content_words(f"{label} {description} {' '.join(arg_texts)}")
-        computes = any(
-            _EXPRESSION_FIELD.search(arg)
-            or _EXPRESSION_FIELD.search(str((spec or {}).get("description", "")))
-            for arg, spec in (parameters.get("properties") or {}).items()
-            if isinstance(spec, dict) and spec.get("type", "string") == "string"
-        )
-        return cls(name, parameters, (label, first_line), frozenset(keywords), computes)
 
 
 @dataclass
@@ -119,21 +75,6 @@ class _Reply:
     finish_reason: str
     model_name: str
     usage: UsageMetadata
-
-
-def _normalize_tool_choice(choice: Any, names: Sequence[str]) -> str:
-    if choice is None or choice == "auto":
-        return "auto"
-    if choice is True or choice in ("any", "required"):
-        return "any"
-    if choice is False or choice == "none":
-        return "none"
-    if isinstance(choice, dict):
-        choice = (choice.get("function") or {}).get("name") or choice.get("name")
-    if isinstance(choice, str) and choice in names:
-        return choice
-    accepted = ", ".join(repr(n) for n in ("auto", "any", "required", "none", *names))
-    raise ConfigError(f"tool_choice {choice!r} is not accepted; accepted: {accepted}")
 
 
 def _call_id(messages: Sequence[BaseMessage], index: int, name: str, args: dict[str, Any]) -> str:
@@ -236,7 +177,7 @@ class OfflineChatModel(BaseChatModel):
                     "tool dict"
                 ) from exc
         names = [t["function"]["name"] for t in formatted]
-        choice = _normalize_tool_choice(tool_choice, names)
+        choice = normalize_tool_choice(tool_choice, names)
         return super().bind(tools=formatted, tool_choice=choice, **kwargs)
 
     def with_structured_output(
@@ -346,8 +287,8 @@ class OfflineChatModel(BaseChatModel):
     def _reply(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> _Reply:
-        tools = [_ToolSpec.from_openai(t) for t in kwargs.get("tools") or []]
-        choice = _normalize_tool_choice(kwargs.get("tool_choice"), [t.name for t in tools])
+        tools = [ToolSpec.from_openai(t) for t in kwargs.get("tools") or []]
+        choice = normalize_tool_choice(kwargs.get("tool_choice"), [t.name for t in tools])
         model_name = str(kwargs.get("model") or self.model_name)
         calls: list[dict[str, Any]] = []
         text = ""
@@ -356,12 +297,8 @@ class OfflineChatModel(BaseChatModel):
         after = messages[index + 1 :] if index >= 0 else list(messages)
         answering = bool(after) and isinstance(after[-1], ToolMessage)
         if tools and choice != "none":
-            if answering and choice == "auto":
-                calls = self._unanswered(request, tools, after)
-            elif answering:
-                calls = self._forced_after_results(request, tools, choice, after)
-            else:
-                calls = self._plan_calls(request, tools, choice)
+            planner = ToolPlanner(tools, self.tool_threshold, self.today)
+            calls = planner.plan(request, choice, after if answering else None)
             if kwargs.get("parallel_tool_calls") is False:
                 calls = calls[:1]
         if not calls:
@@ -392,145 +329,6 @@ class OfflineChatModel(BaseChatModel):
             total_tokens=input_tokens + output_tokens,
         )
         return _Reply(text, tool_calls, finish, model_name, usage)
-
-    def _scores(self, queries: list[str], tools: list[_ToolSpec]) -> np.ndarray:
-        """Score each query against each tool.
-
-        Half the similarity to the tool's name in words, half the similarity to its
-        description's first line (both MiniLM, cached), plus lexical overlap with the
-        name, description and argument descriptions (a word shared by k bound
-        tools counts 1/k), plus cues: arithmetic in the request for a tool with an
-        expression argument, the tool's name written out.
-        """
-        targets = [text for tool in tools for text in tool.texts]
-        sims = get_cache().similarities(queries, targets).reshape(len(queries), len(tools), 2)
-        scores = sims.mean(axis=2).astype(float)
-        spread: dict[str, int] = {}
-        for tool in tools:
-            for word in tool.keywords:
-                spread[word] = spread.get(word, 0) + 1
-        for q, query in enumerate(queries):
-            query_words = content_words(query)
-            arithmetic = has_arithmetic(query)
-            lowered = query.lower()
-            for t, tool in enumerate(tools):
-                shared = query_words & tool.keywords
-                scores[q, t] += min(0.16, sum(_LEXICAL / spread[w] for w in shared))
-                if arithmetic and tool.computes:
-                    scores[q, t] += 0.25
-                if re.search(rf"\b{re.escape(tool.name.lower())}\b", lowered):
-                    scores[q, t] += 0.3
-        return np.round(scores, 5)
-
-    def _choose(
-        self, scores: np.ndarray, tools: list[_ToolSpec], text: str, request: str, forced: bool
-    ) -> tuple[float, _ToolSpec, FillReport] | None:
-        """The best tool for ``text`` once missing required arguments count against it."""
-        best: tuple[float, _ToolSpec, FillReport] | None = None
-        for t in np.argsort(-scores, kind="stable")[:_CANDIDATES]:
-            if not forced and scores[t] < self.tool_threshold:
-                break
-            tool = tools[int(t)]
-            report = fill_schema_report(text, tool.parameters, today=self.today, context=request)
-            adjusted = float(scores[t]) - _MISSING_PENALTY * min(len(report.missing), 3)
-            if best is None or adjusted > best[0]:
-                best = (adjusted, tool, report)
-        if best is None or (not forced and best[0] < self.tool_threshold):
-            return None
-        return best
-
-    def _plan_calls(
-        self, request: str, tools: list[_ToolSpec], choice: str
-    ) -> list[tuple[str, dict[str, Any]]]:
-        forced = choice != "auto"
-        if choice not in ("auto", "any"):
-            tool = next(t for t in tools if t.name == choice)
-            return [(tool.name, self._args(tool, request, request))]
-        if not request:
-            return [(tools[0].name, self._args(tools[0], "", ""))] if forced else []
-        if not forced and is_chitchat(request):
-            return []
-        # One forced tool is a structured-output call: the whole request fills it.
-        single = forced and len(tools) == 1
-        parts = [] if single else [p for p in split_clauses(request) if not is_chitchat(p)]
-        queries = [request, *parts] if len(parts) > 1 else [request]
-        scores = self._scores(queries, tools)
-        if len(parts) > 1:
-            calls = self._part_calls(parts, scores[1:], tools, request)
-            if len(calls) > 1:
-                return calls
-        chosen = self._choose(scores[0], tools, request, request, forced)
-        return [(chosen[1].name, chosen[2].values)] if chosen else []
-
-    def _part_calls(
-        self, parts: list[str], scores: np.ndarray, tools: list[_ToolSpec], request: str
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """One call per part; parts that ask one tool the same thing become one call.
-
-        Two parts for the same tool stay two calls only when the values found in
-        them (places, dates, numbers, quoted text) differ: "weather in Paris and
-        weather in London" is two calls, "Will it rain in London? Use fahrenheit."
-        is one.
-        """
-        by_tool: dict[str, list[tuple[str, FillReport]]] = {}
-        for part, row in zip(parts, scores, strict=True):
-            chosen = self._choose(row, tools, part, request, forced=False)
-            if chosen:
-                by_tool.setdefault(chosen[1].name, []).append((part, chosen[2]))
-        calls: list[tuple[str, dict[str, Any]]] = []
-        for name, items in by_tool.items():
-            tool = next(t for t in tools if t.name == name)
-            found = {
-                json.dumps(
-                    {k: v for k, v in report.values.items() if k in report.entities},
-                    sort_keys=True,
-                    default=str,
-                )
-                for _, report in items
-            }
-            if len(items) > 1 and len(found) == 1:
-                merged = " ".join(part for part, _ in items)
-                calls.append((name, self._args(tool, merged, request)))
-                continue
-            for _, report in items:
-                if (name, report.values) not in calls:
-                    calls.append((name, report.values))
-        return calls
-
-    def _unanswered(
-        self, request: str, tools: list[_ToolSpec], after: Sequence[BaseMessage]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """Calls for parts of the request that no tool call of this turn covered."""
-        rounds = [m for m in after if isinstance(m, AIMessage) and m.tool_calls]
-        if len(rounds) >= _MAX_TOOL_ROUNDS:
-            return []
-        called = {c["name"] for m in rounds for c in m.tool_calls}
-        return [c for c in self._plan_calls(request, tools, "auto") if c[0] not in called]
-
-    def _forced_after_results(
-        self, request: str, tools: list[_ToolSpec], choice: str, after: Sequence[BaseMessage]
-    ) -> list[tuple[str, dict[str, Any]]]:
-        """A forced call once tool results are in.
-
-        An unanswered part of the request first; else a tool not yet called this
-        turn (an agent's structured-response tool), filled from what the results say.
-        """
-        if choice == "any":
-            remaining = self._unanswered(request, tools, after)
-            if remaining:
-                return remaining
-        findings = compose_tool_answer(request, after)
-        if choice not in ("auto", "any"):
-            tool = next(t for t in tools if t.name == choice)
-            return [(tool.name, self._args(tool, findings, request))]
-        called = {c["name"] for m in after if isinstance(m, AIMessage) for c in m.tool_calls}
-        fresh = [t for t in tools if t.name not in called] or tools
-        scores = self._scores([f"{request} {findings}"], fresh)[0]
-        chosen = self._choose(scores, fresh, findings, request, forced=True)
-        return [(chosen[1].name, chosen[2].values)] if chosen else []
-
-    def _args(self, tool: _ToolSpec, text: str, request: str) -> dict[str, Any]:
-        return fill_schema(text, tool.parameters, today=self.today, context=request)
 
 
 def _request_index(messages: Sequence[BaseMessage]) -> int:
