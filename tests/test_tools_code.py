@@ -160,12 +160,15 @@ def test_outside_address_is_unreachable():
 
 def test_fork_loop_is_contained_and_returns():
     limits = CodeLimits(max_processes=16)
+    # Outside bubblewrap, as root, the kernel does not apply the process limit (the
+    # result says so): keep the loop short there so the host is not flooded.
+    bound = 5000 if LEVEL == "bwrap" else 200
     started = time.monotonic()
     result = _run(
         "import os, time\n"
         "n = 0\n"
         "try:\n"
-        "    while n < 5000:\n"
+        f"    while n < {bound}:\n"
         "        if os.fork() == 0:\n"
         "            time.sleep(60)\n"
         "            os._exit(0)\n"

@@ -738,7 +738,7 @@ def make_code_tool(
 
     @podium_tool
     def run_python(code: str, timeout_s: Timeout | None = None) -> str:
-        """Run Python code in a sandbox (no network, no host files) and return its output.
+        """Run Python code in a sandboxed process; return its output and last expression's value.
 
         Each call is a fresh process in an empty working directory: nothing is kept
         between calls. Print what you need or end with an expression; its value is

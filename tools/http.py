@@ -48,6 +48,7 @@ _MAX_ERROR_BODY = 500
 _USER_AGENT = "podium-http-tool/0.1"
 
 Params = dict[str, str | int | float | bool]
+_NO_BODY = object()  # "no request body", as distinct from a JSON null
 
 
 @dataclass(frozen=True)
@@ -182,8 +183,6 @@ def _send(
         return _Reply(response.status_code, response.reason_phrase, response.headers,
                       b"".join(chunks), url)
 
-
-_NO_BODY = object()
 
 
 def _request(
