@@ -52,6 +52,11 @@ _QUESTION_MARKER = re.compile(
     r"^\s*(?:#+\s*)?(?:question|query|user\s+question|q)\s*:\s*(?P<q>.+)$",
     re.IGNORECASE | re.MULTILINE,
 )
+_QUESTION = re.compile(
+    r"\?|^\s*(?:what|who|whom|whose|which|when|where|why|how|is|are|was|were|do|does|did|"
+    r"can|could|should|would|will|may|list|name|explain|describe|tell|give|find|show|compare)\b",
+    re.IGNORECASE,
+)
 _SOURCE_LINE = re.compile(r"^\s*\[(?P<m>[^\]\n]{1,40})\]:?\s*", re.MULTILINE)
 _MIN_CONTEXT_WORDS = 30
 _RELEVANT = 0.2
@@ -89,6 +94,7 @@ def _units(context: str) -> list[_Unit]:
         for i, (_, end, marker) in enumerate(starts):
             stop = starts[i + 1][0] if i + 1 < len(starts) else len(context)
             blocks.append((marker, context[end:stop]))
+    seen: set[tuple[str, str | None]] = set()
     for marker, block in blocks:
         heading = ""
         # Markdown headings are titles, not answers: they become the context of the
@@ -99,7 +105,8 @@ def _units(context: str) -> list[_Unit]:
                 continue
             for sentence in split_sentences(piece):
                 sentence = re.sub(r"\s+", " ", sentence.lstrip("*-•> ").strip()).rstrip(";:,")
-                if len(words(sentence)) >= 4:
+                if len(words(sentence)) >= 4 and (sentence, marker) not in seen:
+                    seen.add((sentence, marker))
                     units.append(_Unit(sentence, marker, len(units), heading))
     return units
 
@@ -230,6 +237,9 @@ def text_answer(messages: Sequence[BaseMessage], request_index: int) -> str:
         if len(words(source)) >= 8:
             return summarize(source, focus=question if context else None)
     if context and len(words(context)) >= 8:
+        if not _QUESTION.search(question):
+            # Notes pasted with no question: the useful extract is a summary.
+            return summarize(context)
         return answer_from_context(question, context)
     if is_chitchat(request):
         if re.match(r"\s*(?:thanks|thank\s+you|thx|cheers)", request, re.IGNORECASE):

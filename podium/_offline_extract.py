@@ -75,6 +75,9 @@ _OPERATOR = re.compile(
     r"mod|sqrt|root|log|ln|exp|sin|cos|tan|abs|round|floor|ceil|factorial)\b",
     re.IGNORECASE,
 )
+_FUNCTION = re.compile(
+    r"\b(?:sqrt|log|ln|exp|sin|cos|tan|abs|round|floor|ceil|factorial)\b|\*\*", re.IGNORECASE
+)
 _N = r"\$?(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
 _N_LIST = rf"{_N}(?:\s*,\s*{_N})*(?:\s*,)?\s+(?:and|plus|to)\s+{_N}"
 # Arithmetic said in words: "add 0.1 and 0.2", "divide 144 by 12", "250 ... spend 35%".
@@ -180,9 +183,18 @@ def _better_run(
 
 
 def has_arithmetic(text: str) -> bool:
-    """Return True when the request holds arithmetic with an operator."""
+    """Return True when the request asks for arithmetic, not just mentions a figure.
+
+    Two numbers and an operator ("3 + 4", "17% of 2,340"), a function ("sqrt(2)",
+    "9 squared") or arithmetic in words count; "revenue grew by 12 percent" does not.
+    """
+    if _verbal_arithmetic(text):
+        return True
     span = arithmetic_span(text)
-    return span is not None and bool(_OPERATOR.search(span)) and bool(re.search(r"\d", span))
+    if span is None or not _OPERATOR.search(span):
+        return False
+    numbers = re.findall(r"\d+(?:[.,]\d+)*", span)
+    return len(numbers) >= 2 or bool(_FUNCTION.search(span))
 
 
 @dataclass(frozen=True)

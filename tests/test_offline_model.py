@@ -492,6 +492,19 @@ def test_summary_is_extractive(model):
     assert all(s.rstrip(".") in text for s in sentences)
 
 
+def test_pasted_notes_without_a_question_are_summarised_not_computed(agent_model):
+    notes = (
+        "Here are my notes from the review.\n\nThe quarterly revenue grew by 12 percent. "
+        "Costs fell slightly. The team hired four engineers. Customer churn dropped to 3 "
+        "percent. The office moved to a new building."
+    )
+    reply = agent_model.invoke(notes)
+    assert reply.tool_calls == []  # a figure in the text is not arithmetic to do
+    sentences = [s for s in reply.content.split(". ") if s]
+    assert 1 <= len(sentences) <= 3
+    assert all(s.rstrip(".") in notes for s in sentences)
+
+
 def test_streaming_equals_invoke_for_text_and_tool_calls(model, agent_model):
     for runnable, text in ((model, "Hello there"), (agent_model, "What is 17% of 2,340?")):
         invoked = runnable.invoke(text)
