@@ -75,6 +75,10 @@ _OPERATOR = re.compile(
     r"mod|sqrt|root|log|ln|exp|sin|cos|tan|abs|round|floor|ceil|factorial)\b",
     re.IGNORECASE,
 )
+_ASKS_AMOUNT = re.compile(
+    r"\bhow\s+(?:much|many)\b|\bwhat(?:\s+is|'s)\b|\b(?:calculate|compute|work\s+out)\b",
+    re.IGNORECASE,
+)
 _FUNCTION = re.compile(
     r"\b(?:sqrt|log|ln|exp|sin|cos|tan|abs|round|floor|ceil|factorial)\b|\*\*", re.IGNORECASE
 )
@@ -147,7 +151,7 @@ def arithmetic_span(text: str) -> str | None:
     span = re.sub(r"(?<=\d)\s*\bx\b\s*(?=\d)", " * ", span, flags=re.IGNORECASE)
     span = re.sub(r"(?<=\d)\s*\bover\b\s*(?=\d)", " / ", span, flags=re.IGNORECASE)
     percent = re.fullmatch(r"(\d+(?:\.\d+)?)%", span)
-    if percent:
+    if percent and _ASKS_AMOUNT.search(text) and len(text.split()) <= 30:
         # A bare percentage and one other amount: "I have 250 and spend 35%" -> 35% of 250.
         others = [
             m.group(1)
