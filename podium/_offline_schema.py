@@ -231,11 +231,71 @@ def _type_of(spec: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------- extractors
 
 
+_POSITIVE = {"yes", "true", "relevant", "grounded", "supported", "pass", "useful", "correct",
+             "accept", "approve", "approved", "good"}  # fmt: skip
+_NEGATIVE = {"no", "false", "irrelevant", "not_relevant", "not relevant", "ungrounded",
+             "not_grounded", "unsupported", "fail", "not_useful", "incorrect", "revise",
+             "reject", "rejected", "bad"}  # fmt: skip
+_JUDGED = re.compile(r"relevan|grounded|supported|useful|answers|addresses|correct", re.I)
+_SECTION = re.compile(r"^[ \t]*(?P<label>[A-Za-z][A-Za-z ]{0,30}):[ \t]*", re.MULTILINE)
+_RELATED = 0.3  # similarity above which two sections count as related
+
+
+def _sections(text: str) -> dict[str, str]:
+    """Labelled parts of a grading prompt: question, document(s), answer."""
+    found: dict[str, str] = {}
+    matches = list(_SECTION.finditer(text))
+    for i, match in enumerate(matches):
+        label = match["label"].lower()
+        end = matches[i + 1].start() if i + 1 < len(matches) else len(text)
+        body = text[match.end() : end].strip()
+        for kind, words_ in (
+            ("question", ("question", "query")),
+            ("document", ("document", "context", "passage", "fact", "source", "retrieved")),
+            ("answer", ("answer", "draft", "generation", "response")),
+        ):
+            if body and kind not in found and any(w in label for w in words_):
+                found[kind] = body
+    return found
+
+
+def _judged_similarity(text: str) -> float | None:
+    """How related a grading prompt's labelled parts are, or None without such parts.
+
+    Answer to documents (grounding), question to documents (relevance), or question
+    to answer (does it address it), whichever pair the text has first.
+    """
+    parts = _sections(text)
+    pairs = (("answer", "document"), ("question", "document"), ("question", "answer"))
+    for first, second in pairs:
+        if first in parts and second in parts:
+            return float(get_cache().similarities([parts[first]], [parts[second]])[0, 0])
+    return None
+
+
+def _binary_verdict(options: list[Any], text: str) -> tuple[Any, float] | None:
+    """For a yes/no choice over a grading prompt, answer by how related its parts are."""
+    if len(options) != 2:
+        return None
+    positive = [o for o in options if str(o).lower() in _POSITIVE]
+    negative = [o for o in options if str(o).lower() in _NEGATIVE]
+    if len(positive) != 1 or len(negative) != 1:
+        return None
+    similarity = _judged_similarity(text)
+    if similarity is None:
+        return None
+    confidence = round(0.5 + min(0.5, abs(similarity - _RELATED)), 4)
+    return (positive[0] if similarity >= _RELATED else negative[0]), confidence
+
+
 def _choose_enum(name: str, spec: dict[str, Any], state: _State) -> tuple[Any, float]:
     """Choose the option most similar to the request; return it and its confidence."""
     options = list(spec.get("enum") or [spec.get("const")])
     if len(options) == 1:
         return options[0], 1.0
+    verdict = _binary_verdict(options, state.text)
+    if verdict is not None:
+        return verdict
     glosses = explanations(spec.get("description", ""), options)
     texts = []
     for option in options:
@@ -465,6 +525,10 @@ def _fill_value(
     if kind in ("integer", "number"):
         return _number_value(name, tokens, spec, state)
     if kind == "boolean":
+        if _JUDGED.search(f"{name} {description}"):
+            similarity = _judged_similarity(state.text)
+            if similarity is not None:
+                return similarity >= _RELATED
         position = _field_mention(state.text, tokens)
         if position is not None:
             return not _negated_near(state.text, position + 1)

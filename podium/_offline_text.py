@@ -36,10 +36,16 @@ _STARTERS = (
     r"email|call|cancel|reserve|order|buy|fetch|read|write|update|delete|remove|play|i|i'd|"
     r"i'm|let|please|also|then|put|note|save|draft"
 )
+# After a bare comma only an imperative verb starts a new request ("..., book a hotel").
+_VERBS = (
+    r"book|search|check|compute|calculate|convert|look|schedule|create|send|add|set|make|"
+    r"remind|translate|summari[sz]e|list|compare|plan|email|call|cancel|reserve|order|buy|"
+    r"fetch|update|delete|remove|find|get|tell|show|give|put|note|save|draft"
+)
 _CLAUSE_SEP = re.compile(
     rf"\s*;\s*|,?\s+(?:and\s+(?:also|then|finally|lastly)|also|then|finally|lastly|"
     rf"as\s+well\s+as)\s+(?=\S)|"
-    rf",?\s+and\s+(?=(?:{_STARTERS})\b)",
+    rf",?\s+and\s+(?=(?:{_STARTERS})\b)|,\s+(?=(?:{_VERBS})\b)",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(
@@ -63,7 +69,7 @@ FILLER = frozenset(
     look looking up for about what whats what's which who whom is are was were be the a an
     some any do does did know hey hi hello ok okay so just quickly also web internet online
     info information on using use tool tools run call check see help assist finally first
-    next lastly then after that afterwards now
+    next lastly then after that afterwards now uh um umm hmm well like
     """.split()
 )
 _TRAILING_FILLER = re.compile(

@@ -456,6 +456,56 @@ def test_structured_output_untitled_json_schema_and_fill_schema_method(model):
     assert model.fill_schema(messages, schema) == {"sentiment": "positive"}
 
 
+class Grade(BaseModel):
+    """Whether a document helps answer the question."""
+
+    binary_score: Literal["yes", "no"]
+
+
+class Grounded(BaseModel):
+    """Whether the answer is supported by the facts."""
+
+    grounded: bool
+
+
+@pytest.mark.parametrize(
+    ("document", "verdict"),
+    [
+        ("Cats and dogs may travel in the cabin in a soft carrier.", "yes"),
+        ("Refunds are paid to the original form of payment within 14 days.", "no"),
+    ],
+)
+def test_grader_compares_the_labelled_parts(model, document, verdict):
+    prompt = f"Question: Can I bring my cat on the plane?\n\nDocument: {document}"
+    assert model.with_structured_output(Grade).invoke(prompt).binary_score == verdict
+    facts = f"Facts: {document}\n\nAnswer: Your cat can fly in the cabin in a soft carrier."
+    assert model.with_structured_output(Grounded).invoke(facts).grounded is (verdict == "yes")
+
+
+def test_plan_steps_and_query_rewrite(model):
+    class Plan(BaseModel):
+        """Steps to take, in order."""
+
+        steps: list[str]
+
+    class Rewrite(BaseModel):
+        """A better search query."""
+
+        query: str
+
+    plan = model.with_structured_output(Plan).invoke(
+        "Find the cheapest flight to Rome next week, book a hotel near the Colosseum and "
+        "then email the itinerary to Ana"
+    )
+    assert plan.steps == [
+        "cheapest flight to Rome next week",
+        "book a hotel near the Colosseum",
+        "email the itinerary to Ana",
+    ]
+    rewrite = model.with_structured_output(Rewrite).invoke("um so can you tell me the pet fees?")
+    assert rewrite.query == "pet fees"
+
+
 def test_answers_extractively_from_context_with_markers(model):
     system = SystemMessage(
         "Answer from the context.\n\nContext:\n"
