@@ -5,13 +5,23 @@ language model in demos, notebooks, evals and tests. It does not generate
 language. It
 
 - chooses tools by MiniLM similarity between the request and each tool's name,
-  description and argument descriptions, one call per part of a several-part
-  request ("... and ..."), and answers in text when no tool is close enough;
+  description and argument descriptions (plus shared words and arithmetic cues),
+  one call per part of a several-part request ("... and what's ...", "...; ...",
+  "... then ..."), and answers in text when no tool is close enough
+  (``tool_threshold``) or the request is small talk;
 - extracts arguments from the request by the tool's JSON schema
-  (:func:`fill_schema`: numbers, arithmetic, dates, places, enums, lists, ...);
-- after tool results, states what each tool computed or found;
-- without tools, answers extractively from context in the conversation, or says
-  plainly that it cannot answer;
+  (:func:`fill_schema`: numbers, arithmetic, ISO dates incl. relative ones
+  against ``today``, places, people, quoted text, enums by similarity, booleans,
+  lists, nested objects, free text). A ``confidence``/``score`` number in [0, 1]
+  gets the softmax probability of the chosen option over the options'
+  similarities, which grows with its margin over the others; a yes/no choice over
+  a prompt with labelled parts ("Question:", "Document:", "Answer:") is decided by
+  how similar those parts are;
+- after tool results, states what each tool computed or found (errors included),
+  calling tools again only for parts of the request still unanswered;
+- without tools, answers extractively from context in the conversation (keeping
+  ``[n]`` markers), summarises when asked (or when given notes and no question),
+  and otherwise says plainly that it cannot answer;
 - fills ``with_structured_output`` schemas through the same tool mechanism;
 - streams word chunks and tool-call chunks, and reports token usage counted with
   a regex tokenizer.
