@@ -52,7 +52,10 @@ _SENTENCE_END = re.compile(
     r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9¿¡\[])|\n\s*\n|\n(?=\s*[-*•]|\s*\[\d+\])"
 )
 _MIN_CLAUSE_WORDS = 3
-_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "mr.", "mrs.", "ms.", "dr.", "st.", "no.")
+_ABBREVIATION = re.compile(
+    r"(?<!\w)(?:e\.g\.|i\.e\.|etc\.|vs\.|mr\.|mrs\.|ms\.|dr\.|st\.|no\.|a\.m\.|p\.m\.)",
+    re.IGNORECASE,
+)
 
 _CHITCHAT = re.compile(
     r"^\s*(?:hi|hello|hey|hiya|yo|howdy|greetings|thanks|thank\s+you|thx|cheers|"
@@ -135,34 +138,14 @@ def message_text(message: BaseMessage) -> str:
 
 def split_sentences(text: str) -> list[str]:
     """Split text into sentences (and bullet or paragraph units), keeping the wording."""
-    protected = text
-    for i, abbr in enumerate(_ABBREVIATIONS):
-        protected = re.sub(re.escape(abbr), f"\x00{i}\x00", protected, flags=re.IGNORECASE)
-    pieces = _SENTENCE_END.split(protected)
+    # The periods of abbreviations ("e.g.", "p.m.") end no sentence: hide them.
+    protected = _ABBREVIATION.sub(lambda m: m.group(0).replace(".", "\x01"), text)
     out = []
-    for piece in pieces:
-        if piece is None:
-            continue
-        restored = re.sub(r"\x00(\d+)\x00", lambda m: _ABBREVIATIONS[int(m[1])], piece)
-        # Abbreviations were lower-cased by the pattern list; keep the source casing.
-        restored = restored.strip()
+    for piece in _SENTENCE_END.split(protected):
+        restored = (piece or "").replace("\x01", ".").strip()
         if restored:
             out.append(restored)
-    return _restore_case(text, out)
-
-
-def _restore_case(source: str, pieces: list[str]) -> list[str]:
-    restored = []
-    lowered = source.lower()
-    cursor = 0
-    for piece in pieces:
-        start = lowered.find(piece.lower(), cursor)
-        if start < 0:
-            restored.append(piece)
-            continue
-        restored.append(source[start : start + len(piece)])
-        cursor = start + len(piece)
-    return restored
+    return out
 
 
 def split_clauses(text: str) -> list[str]:
