@@ -96,6 +96,7 @@ class DateMention:
     end: date
     span: tuple[int, int]
     text: str
+    yearless: bool = False  # an explicit day without a year ("March 3")
 
 
 def _count(word: str) -> int:
@@ -236,8 +237,18 @@ def find_dates(text: str, today: date) -> list[DateMention]:
             if resolved is None:
                 continue
             taken.append(span)
-            found.append(DateMention(resolved[0], resolved[1], span, match.group(0)))
+            yearless = kind in ("month_range", "month_day", "day_month") and not match["y"]
+            found.append(DateMention(resolved[0], resolved[1], span, match.group(0), yearless))
     found.sort(key=lambda m: m.span[0])
+    # "from March 3 to March 7" once March 3 has passed: both next year, not a range
+    # running backwards.
+    for i in range(1, len(found)):
+        previous, current = found[i - 1], found[i]
+        if current.yearless and previous.yearless and current.start < previous.start:
+            shift = relativedelta(years=1)
+            found[i] = DateMention(
+                current.start + shift, current.end + shift, current.span, current.text, True
+            )
     return found
 
 

@@ -206,6 +206,28 @@ def test_relative_and_explicit_dates(model, phrase, day):
     assert fill_schema(f"Schedule the review {phrase}", schema, today=TODAY) == {"date": day}
 
 
+def test_date_ranges_fill_start_and_end_fields():
+    schema = {
+        "type": "object",
+        "properties": {
+            "start_date": {"type": "string", "format": "date"},
+            "end_date": {"type": "string", "format": "date"},
+        },
+        "required": ["start_date", "end_date"],
+    }
+    fill = lambda text: fill_schema(text, schema, today=TODAY)  # noqa: E731
+    assert fill("Block March 10 to March 14") == {
+        "start_date": "2025-03-10",
+        "end_date": "2025-03-14",
+    }
+    # March 3 has passed: both ends move to next year, the range never runs backwards.
+    assert fill("Block from March 3 to March 7") == {
+        "start_date": "2026-03-03",
+        "end_date": "2026-03-07",
+    }
+    assert fill("Block this weekend") == {"start_date": "2025-03-08", "end_date": "2025-03-09"}
+
+
 def test_weather_place_with_state_code(agent_model):
     message = agent_model.invoke("What is the weather in San Francisco, CA?")
     assert _calls(message) == [("get_weather", {"location": "San Francisco, CA"})]
