@@ -34,22 +34,13 @@ from podium._offline_extract import (
     explanations,
     fallback_place,
     find_places,
-    has_arithmetic,
     people,
     split_list,
 )
 from podium._offline_text import split_clauses, strip_filler
 from podium.errors import ConfigError
 
-__all__ = [
-    "arithmetic_span",
-    "fill_schema",
-    "FillReport",
-    "fill_schema_report",
-    "find_places",
-    "has_arithmetic",
-    "normalize_schema",
-]
+__all__ = ["FillReport", "fill_schema", "fill_schema_report", "normalize_schema"]
 
 _MISSING = object()
 # Confidence of an enum choice: softmax of option similarities; grows with the margin.
