@@ -24,6 +24,7 @@ from podium.retrievers.ingestion import (
     IngestProgress,
     IngestReport,
     SkippedFile,
+    ensure_handbook,
     ingest,
 )
 from podium.retrievers.langchain import KnowledgeBaseRetriever, citation_to_document
@@ -44,6 +45,7 @@ __all__ = [
     "build_retriever",
     "citation_to_document",
     "describe_collection",
+    "ensure_handbook",
     "ingest",
     "retrieve",
 ]

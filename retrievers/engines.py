@@ -69,7 +69,7 @@ RETRIEVAL_ENGINES: tuple[str, ...] = ("vector", "hybrid", "router")
 _MAX_TOP_K = 100
 # Each ranked list fused by the hybrid engine is this deep at least: reciprocal
 # rank fusion rewards a passage both lists rank well, so they must reach past top_k.
-_FUSION_DEPTH = 10
+_FUSION_DEPTH = 20
 
 _QA_SYSTEM = (
     "You answer questions from a knowledge base. Use only the numbered passages "
@@ -220,18 +220,19 @@ def _nodes(name: str, home: Path) -> list[BaseNode]:
 
 
 def _configure(llm: Any | None = None) -> None:
-    """Point LlamaIndex's global defaults at Podium's models, never its OpenAI defaults.
+    """Point LlamaIndex's global defaults at Podium's models, never at its OpenAI defaults.
 
-    Every part below is also given its model explicitly; this covers any part
-    that falls back to ``Settings``.
+    Every part below is also given its models explicitly; this covers any part
+    that falls back to ``Settings``. The LLM is set only by engines that have one,
+    so retrieval alone leaves a caller's ``Settings.llm`` as it was.
     """
     from llama_index.core import Settings
-    from llama_index.core.llms import MockLLM
 
     from podium.models import load_llama_embeddings
 
     Settings.embed_model = load_llama_embeddings()
-    Settings.llm = llm if llm is not None else MockLLM()
+    if llm is not None:
+        Settings.llm = llm
 
 
 def build_retriever(
@@ -322,6 +323,7 @@ def describe_collection(name: str, home: str | Path | None = None) -> str:
 
 
 def _router_retriever(names: list[str], engine: str, top_k: int, home: Path) -> Any:
+    from llama_index.core.llms import MockLLM
     from llama_index.core.retrievers import RouterRetriever
     from llama_index.core.selectors import EmbeddingSingleSelector
     from llama_index.core.tools import RetrieverTool
@@ -340,14 +342,8 @@ def _router_retriever(names: list[str], engine: str, top_k: int, home: Path) -> 
     return RouterRetriever(
         selector=EmbeddingSingleSelector.from_defaults(embed_model=load_llama_embeddings()),
         retriever_tools=tools,
-        llm=_mock_llm(),
+        llm=MockLLM(),  # the embedding selector calls no model
     )
-
-
-def _mock_llm() -> Any:
-    from llama_index.core.llms import MockLLM
-
-    return MockLLM()
 
 
 def _citations(nodes: Sequence[NodeWithScore], names: list[str]) -> list[Citation]:
