@@ -376,3 +376,14 @@ def test_docstore_is_saved_atomically(tiny, home):
     path = docstore_path("kb-atomic", home)
     data = json.loads(path.read_text())
     assert data and not list(path.parent.glob("*.tmp"))
+
+
+def test_ensure_handbook_ingests_only_an_empty_collection(tiny, home, monkeypatch):
+    import podium.retrievers.ingestion as ingestion
+
+    monkeypatch.setattr(ingestion, "HANDBOOK_DIR", tiny)  # a small stand-in corpus
+    first = ingestion.ensure_handbook(collection="kb-hand", home=home)
+    assert first is not None and first.added == len(TINY)
+    (tiny / "epsilon.md").write_text("# Epsilon\n\nNew page.\n")
+    assert ingestion.ensure_handbook(collection="kb-hand", home=home) is None
+    assert open_collection("kb-hand", home).count() == first.total_chunks

@@ -31,7 +31,7 @@ def format_passages(citations: list) -> str:
 
 @podium_tool
 def search_knowledge_base(query: str, top_k: int = 5) -> str:
-    """Search the knowledge base (Podium handbook, travel policies) for passages that answer.
+    """Search the knowledge base (Podium handbook, travel policies); returns cited passages.
 
     Args:
         query: What to look up, in plain words, e.g. "cabin bag size limit".
