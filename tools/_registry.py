@@ -24,6 +24,7 @@ _BUILTIN_MODULES: tuple[str, ...] = (
     "podium.tools.search",
     "podium.tools.code",
     "podium.tools.http",
+    "podium.tools.web_search",
 )
 
 _registry: dict[str, BaseTool] = {}
