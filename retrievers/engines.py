@@ -76,6 +76,17 @@ _QA_SYSTEM = (
     "below and cite the ones you use as [n]. If they do not contain the answer, "
     "say that the knowledge base does not cover it.\n\nPassages:\n{context_str}"
 )
+# Parts of a sub-question plan are answered without [n] markers: their numbers
+# would not match the combined answer's sources.
+_PART_SYSTEM = (
+    "You answer one part of a larger question from a knowledge base. Use only the "
+    "passages below. If they do not contain the answer, say that the knowledge base "
+    "does not cover it.\n\nPassages:\n{context_str}"
+)
+_COMBINE_SYSTEM = (
+    "Combine the answers to the parts of the user's question into one answer. Use "
+    "only these answers.\n\nContext (answers to the parts):\n{context_str}"
+)
 
 
 @dataclass(frozen=True)
@@ -128,20 +139,25 @@ class Answer:
         }
 
 
-class _NumberPassages(BaseNodePostprocessor):
-    """Prefix each passage with ``[n]`` in the prompt (copies; citations keep clean text)."""
+class _Passages(BaseNodePostprocessor):
+    """Show the model each passage's text alone, numbered ``[n]`` when it should cite.
+
+    Works on copies: citations keep the nodes as retrieved. Metadata stays out of
+    the prompt: each chunk starts with its own heading, and a model that quotes
+    sentences (the offline one) would quote metadata lines too.
+    """
+
+    numbered: bool = True
 
     def _postprocess_nodes(
         self, nodes: list[NodeWithScore], query_bundle: QueryBundle | None = None
     ) -> list[NodeWithScore]:
-        numbered = []
+        shown = []
         for i, item in enumerate(nodes, start=1):
             node = item.node.model_copy()
-            # Chunk text only: it starts with its own heading, and a model that
-            # quotes sentences (the offline one) would quote metadata lines too.
-            node.text_template = f"[{i}] {{content}}"
-            numbered.append(NodeWithScore(node=node, score=item.score))
-        return numbered
+            node.text_template = f"[{i}] {{content}}" if self.numbered else "{content}"
+            shown.append(NodeWithScore(node=node, score=item.score))
+        return shown
 
 
 def _bm25_class() -> type:
@@ -479,19 +495,26 @@ def build_query_engine(
     names = _collections(collection, engine, root)
     llm = LangChainLLM(load_chat_model(model))
     _configure(llm)
-    qa = ChatPromptTemplate.from_messages([("system", _QA_SYSTEM), ("user", "{query_str}")])
 
-    def synthesizer() -> Any:
+    def synthesizer(system: str) -> Any:
+        template = ChatPromptTemplate.from_messages([("system", system), ("user", "{query_str}")])
         return get_response_synthesizer(
-            llm=llm, text_qa_template=qa, response_mode=ResponseMode.COMPACT
+            llm=llm, text_qa_template=template, response_mode=ResponseMode.COMPACT
         )
 
     def single(name: str) -> Any:
         base = "vector" if engine == "vector" else "hybrid"
+        retriever = build_retriever(name, engine=base, top_k=top_k, home=root)  # type: ignore[arg-type]
+        if engine == "subquestion":
+            return RetrieverQueryEngine(
+                retriever,
+                response_synthesizer=synthesizer(_PART_SYSTEM),
+                node_postprocessors=[_Passages(numbered=False)],
+            )
         return RetrieverQueryEngine(
-            retriever=build_retriever(name, engine=base, top_k=top_k, home=root),  # type: ignore[arg-type]
-            response_synthesizer=synthesizer(),
-            node_postprocessors=[_NumberPassages()],
+            retriever,
+            response_synthesizer=synthesizer(_QA_SYSTEM),
+            node_postprocessors=[_Passages()],
         )
 
     def tools() -> list[Any]:
@@ -505,7 +528,7 @@ def build_query_engine(
     if engine == "subquestion":
         return SubQuestionQueryEngine(
             question_gen=StructuredQuestionGenerator(llm),
-            response_synthesizer=synthesizer(),
+            response_synthesizer=synthesizer(_COMBINE_SYSTEM),
             query_engine_tools=tools(),
             verbose=False,
             use_async=False,
