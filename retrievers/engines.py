@@ -349,7 +349,7 @@ def _router_retriever(names: list[str], engine: str, top_k: int, home: Path) -> 
     base = "hybrid" if engine in ("router", "hybrid") else "vector"
     tools = [
         RetrieverTool.from_defaults(
-            build_retriever(name, engine=base, top_k=top_k, home=home),  # type: ignore[arg-type]
+            _tagged(build_retriever(name, engine=base, top_k=top_k, home=home), name),  # type: ignore[arg-type]
             name=name,
             description=describe_collection(name, home),
         )
@@ -423,26 +423,29 @@ def retrieve(
     else:
         retriever = _router_retriever(names, engine, top_k, root)
     nodes = retriever.retrieve(question)
-    return _citations(_tag_collections(nodes, names, root), names)[:top_k]
+    return _citations(_tag_collections(nodes, names), names)[:top_k]
 
 
-def _tag_collections(
-    nodes: list[NodeWithScore], names: list[str], home: Path
-) -> list[NodeWithScore]:
+def _tag_collections(nodes: list[NodeWithScore], names: list[str]) -> list[NodeWithScore]:
+    """Note the collection on nodes from a single collection (routed ones carry theirs)."""
     if len(names) == 1:
         for item in nodes:
             item.node.metadata.setdefault("collection", names[0])
-        return nodes
-    # Routed: find each chunk's collection by id (ids are unique per collection).
-    for item in nodes:
-        if "collection" in item.node.metadata:
-            continue
-        for name in names:
-            chroma = collection_or_none(name, home)
-            if chroma is not None and chroma.get(ids=[item.node.node_id], include=[])["ids"]:
-                item.node.metadata["collection"] = name
-                break
     return nodes
+
+
+def _tagged(retriever: Any, collection: str) -> Any:
+    """Wrap a retriever so its nodes name their collection (for routed retrieval)."""
+    from llama_index.core.base.base_retriever import BaseRetriever as LlamaRetriever
+
+    class _Tagged(LlamaRetriever):
+        def _retrieve(self, query_bundle: QueryBundle) -> list[NodeWithScore]:
+            nodes = retriever.retrieve(query_bundle)
+            for item in nodes:
+                item.node.metadata["collection"] = collection
+            return nodes
+
+    return _Tagged()
 
 
 def _check_question(question: str) -> str:
@@ -505,6 +508,8 @@ def build_query_engine(
     def single(name: str) -> Any:
         base = "vector" if engine == "vector" else "hybrid"
         retriever = build_retriever(name, engine=base, top_k=top_k, home=root)  # type: ignore[arg-type]
+        if len(names) > 1:
+            retriever = _tagged(retriever, name)
         if engine == "subquestion":
             return RetrieverQueryEngine(
                 retriever,
@@ -587,7 +592,7 @@ def ask(
         return Answer(question, None, citations, engine, names)
     query_engine = build_query_engine(names, engine=engine, model=model, top_k=top_k, home=root)
     response = query_engine.query(question)
-    nodes = _tag_collections(list(response.source_nodes), names, root)
+    nodes = _tag_collections(list(response.source_nodes), names)
     citations = sorted(_citations(nodes, names), key=lambda c: -(c.score or 0.0))
     sub_questions = []
     for item in response.source_nodes:
