@@ -25,6 +25,7 @@ __all__ = [
     "find_context",
     "summarize",
     "text_answer",
+    "tool_results",
     "wants_summary",
 ]
 
@@ -285,6 +286,17 @@ def _summarize_result(content: str, request: str) -> str:
     if len(words(content)) > 60:
         return answer_from_context(request, content)
     return _sentence(content)
+
+
+def tool_results(after_request: Sequence[BaseMessage]) -> str:
+    """The content of the successful tool results after a request, one per line."""
+    return "\n".join(
+        message_text(m).strip()
+        for m in after_request
+        if isinstance(m, ToolMessage)
+        and getattr(m, "status", "success") != "error"
+        and not message_text(m).lower().lstrip().startswith("error")
+    )
 
 
 def compose_tool_answer(request: str, after_request: Sequence[BaseMessage]) -> str:

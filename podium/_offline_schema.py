@@ -77,6 +77,12 @@ _PLACES_TOKENS = {"cities", "destinations", "locations", "places", "countries", 
 _STEP_TOKENS = {"steps", "tasks", "subtasks", "questions", "queries", "parts", "plan"}
 _CONFIDENCE_TOKENS = {"confidence", "score", "probability", "certainty", "likelihood", "prob"}
 _COUNT_TOKENS = {"limit", "k", "top", "count", "n", "num", "max", "results", "size", "number"}
+# Fields that hold what was computed or found: after tool results they take the
+# results' numbers before the request's ("value" is 397.8, not the 17 in "17% of ...").
+_RESULT_TOKENS = {"value", "result", "answer", "total", "sum", "product", "output", "amount",
+                  "outcome", "solution", "computed", "final", "quotient", "difference", "res",
+                  "val", "ans"}  # fmt: skip
+_RESULT_DESCRIPTION = re.compile(r"\b(?:result|answer|computed|calculated|outcome)\b", re.I)
 _NEGATION = re.compile(
     r"\b(?:no|not|don't|dont|do\s+not|never|without|exclude|excluding|skip|none|nor|isn't|"
     r"aren't|won't|false)\b",
@@ -116,6 +122,16 @@ class _State:
     free: set[str] = field(default_factory=set)  # fields filled with the request's wording
     entities: set[str] = field(default_factory=set)  # fields filled with a value found in it
     parent: _State | None = None
+    results: _State | None = None  # what tools returned, when the request was answered
+
+    @property
+    def sources(self) -> list[_State]:
+        """This text, then the wider request, then the tool results."""
+        return [s for s in (self, self.parent, self.root_results) if s is not None]
+
+    @property
+    def root_results(self) -> _State | None:
+        return self.results or (self.parent.root_results if self.parent else None)
 
     @classmethod
     def build(cls, text: str, today: date, parent: _State | None = None) -> _State:
@@ -432,9 +448,14 @@ def _number_value(name: str, tokens: list[str], spec: dict[str, Any], state: _St
             return False
         return not integer or float(value).is_integer()
 
-    for source in (state, state.parent):
-        if source is None:
-            continue
+    sources = state.sources
+    results = state.root_results
+    description = str(spec.get("description", ""))
+    if results is not None and (
+        set(tokens) & _RESULT_TOKENS or _RESULT_DESCRIPTION.search(description)
+    ):
+        sources = [results, *(s for s in sources if s is not results)]
+    for source in sources:
         free = [i for i in range(len(source.numbers)) if i not in source.used_numbers]
         # A number next to the field's name ("3 adults", "top 5", "age 30") wins.
         lowered = source.text.lower()
@@ -733,6 +754,7 @@ def fill_schema(
     *,
     today: date | None = None,
     context: str | None = None,
+    results: str | None = None,
 ) -> dict[str, Any]:
     """Fill a JSON schema with values taken from a request.
 
@@ -743,6 +765,8 @@ def fill_schema(
         today: The day relative dates count from; the local date when omitted.
         context: A wider text (the whole request) consulted for dates, places and
             numbers that ``text`` lacks.
+        results: What tools returned for the request. Result-like number fields
+            (``value``, ``result``, ``total``, ...) take its numbers first.
 
     Returns:
         A dict with every required field, and optional fields the request fills.
@@ -750,7 +774,9 @@ def fill_schema(
     Raises:
         ConfigError: The schema is not an object schema.
     """
-    return fill_schema_report(text, json_schema, today=today, context=context).values
+    return fill_schema_report(
+        text, json_schema, today=today, context=context, results=results
+    ).values
 
 
 @dataclass(frozen=True)
@@ -768,6 +794,7 @@ def fill_schema_report(
     *,
     today: date | None = None,
     context: str | None = None,
+    results: str | None = None,
 ) -> FillReport:
     """Fill a JSON schema and say which fields the request filled and which it left empty.
 
@@ -778,6 +805,8 @@ def fill_schema_report(
         today: The day relative dates count from; the local date when omitted.
         context: A wider text (the whole request) consulted for dates, places and
             numbers that ``text`` lacks.
+        results: What tools returned for the request. Result-like number fields
+            (``value``, ``result``, ``total``, ...) take its numbers first.
 
     Returns:
         The filled dict, the required fields the request said nothing about (filled
@@ -797,5 +826,6 @@ def fill_schema_report(
     day = today or date.today()
     parent = _State.build(context, day) if context and context != text else None
     state = _State.build(text, day, parent=parent)
+    state.results = _State.build(results, day) if results and results.strip() else None
     values = _fill_object(resolved, root, state)
     return FillReport(values, list(state.missing), set(state.entities))

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from langchain_core.messages import AIMessage, BaseMessage
 
-from podium._offline_answer import compose_tool_answer
+from podium._offline_answer import compose_tool_answer, tool_results
 from podium._offline_embed import get_cache
 from podium._offline_extract import has_arithmetic
 from podium._offline_schema import FillReport, fill_schema, fill_schema_report
@@ -136,7 +136,13 @@ class ToolPlanner:
         return np.round(scores, 5)
 
     def _choose(
-        self, scores: np.ndarray, tools: list[ToolSpec], text: str, request: str, forced: bool
+        self,
+        scores: np.ndarray,
+        tools: list[ToolSpec],
+        text: str,
+        request: str,
+        forced: bool,
+        results: str | None = None,
     ) -> tuple[float, ToolSpec, FillReport] | None:
         """The best tool for ``text`` once missing required arguments count against it."""
         best: tuple[float, ToolSpec, FillReport] | None = None
@@ -144,7 +150,9 @@ class ToolPlanner:
             if not forced and scores[t] < self.threshold:
                 break
             tool = tools[int(t)]
-            report = fill_schema_report(text, tool.parameters, today=self.today, context=request)
+            report = fill_schema_report(
+                text, tool.parameters, today=self.today, context=request, results=results
+            )
             adjusted = float(scores[t]) - _MISSING_PENALTY * min(len(report.missing), 3)
             if best is None or adjusted > best[0]:
                 best = (adjusted, tool, report)
@@ -231,14 +239,19 @@ class ToolPlanner:
             if remaining:
                 return remaining
         findings = compose_tool_answer(request, after)
+        results = tool_results(after)
         if choice not in ("auto", "any"):
             tool = next(t for t in tools if t.name == choice)
-            return [(tool.name, self._args(tool, findings, request))]
+            return [(tool.name, self._args(tool, findings, request, results))]
         called = {c["name"] for m in after if isinstance(m, AIMessage) for c in m.tool_calls}
         fresh = [t for t in tools if t.name not in called] or tools
         scores = self._scores([f"{request} {findings}"], fresh)[0]
-        chosen = self._choose(scores, fresh, findings, request, forced=True)
+        chosen = self._choose(scores, fresh, findings, request, forced=True, results=results)
         return [(chosen[1].name, chosen[2].values)] if chosen else []
 
-    def _args(self, tool: ToolSpec, text: str, request: str) -> dict[str, Any]:
-        return fill_schema(text, tool.parameters, today=self.today, context=request)
+    def _args(
+        self, tool: ToolSpec, text: str, request: str, results: str | None = None
+    ) -> dict[str, Any]:
+        return fill_schema(
+            text, tool.parameters, today=self.today, context=request, results=results
+        )

@@ -66,7 +66,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
-from podium._offline_answer import compose_tool_answer, text_answer
+from podium._offline_answer import compose_tool_answer, text_answer, tool_results
 from podium._offline_schema import fill_schema
 from podium._offline_text import count_tokens, message_text
 from podium._offline_tools import ToolPlanner, ToolSpec, normalize_tool_choice
@@ -218,10 +218,16 @@ class OfflineChatModel(BaseChatModel):
         return super().with_structured_output(schema, include_raw=include_raw, **kwargs)
 
     def fill_schema(self, messages: LanguageModelInput, json_schema: Any) -> dict[str, Any]:
-        """Fill a JSON schema from a conversation's latest request.
+        """Fill a JSON schema from a conversation's latest request and its tool results.
 
         Used by Podium's OpenAI-compatible server for
-        ``response_format: {"type": "json_schema", ...}``.
+        ``response_format: {"type": "json_schema", ...}``, and by the model itself
+        for a bound ``response_format`` (LangChain's ``ProviderStrategy``).
+
+        When tool results follow the request, fields are filled from the answer the
+        model would give (what each tool computed or found), with the request as
+        wider context; result-like number fields (``value``, ``result``,
+        ``total``, ...) take the tools' numbers first.
 
         Args:
             messages: A string, a list of messages, or a prompt value.
@@ -231,10 +237,18 @@ class OfflineChatModel(BaseChatModel):
         Returns:
             A dict with every required field of the schema.
         """
-        converted = self._convert_input(messages).to_messages()
-        index = _request_index(converted)
-        text = message_text(converted[index]) if index >= 0 else ""
-        return fill_schema(text, json_schema, today=self.today)
+        return self._fill(self._convert_input(messages).to_messages(), json_schema)
+
+    def _fill(self, messages: Sequence[BaseMessage], json_schema: Any) -> dict[str, Any]:
+        index = _request_index(messages)
+        request = message_text(messages[index]).strip() if index >= 0 else ""
+        after = messages[index + 1 :] if index >= 0 else list(messages)
+        if not any(isinstance(m, ToolMessage) for m in after):
+            return fill_schema(request, json_schema, today=self.today)
+        findings = compose_tool_answer(request, after)
+        return fill_schema(
+            findings, json_schema, today=self.today, context=request, results=tool_results(after)
+        )
 
     # ----------------------------------------------------------------- generation
 
@@ -311,7 +325,11 @@ class OfflineChatModel(BaseChatModel):
             calls = planner.plan(request, choice, after if answering else None)
             if kwargs.get("parallel_tool_calls") is False:
                 calls = calls[:1]
-        if not calls:
+        response_format = _response_schema(kwargs.get("response_format"))
+        if not calls and response_format is not None:
+            # A bound response_format (ProviderStrategy, OpenAI-style): answer in JSON.
+            text = json.dumps(self._fill(messages, response_format), ensure_ascii=False)
+        elif not calls:
             text = (
                 compose_tool_answer(request, after) if answering else text_answer(messages, index)
             )
@@ -339,6 +357,17 @@ class OfflineChatModel(BaseChatModel):
             total_tokens=input_tokens + output_tokens,
         )
         return _Reply(text, tool_calls, finish, model_name, usage)
+
+
+def _response_schema(response_format: Any) -> Any:
+    """The schema a bound ``response_format`` asks for, or None for plain text."""
+    if isinstance(response_format, dict):
+        if response_format.get("type") == "json_schema":
+            return response_format
+        return None
+    if isinstance(response_format, type):
+        return response_format  # a pydantic class or TypedDict
+    return None
 
 
 def _request_index(messages: Sequence[BaseMessage]) -> int:

@@ -330,6 +330,51 @@ def test_create_agent_with_response_format_finishes(model):
     assert state["structured_response"] == Result(answer="17% of 2,340 is 397.8")
 
 
+class Answer(BaseModel):
+    """The answer to the user's question."""
+
+    value: float
+    explanation: str
+
+
+def _calculator_turn() -> list:
+    request = HumanMessage("What is 17% of 2,340?")
+    call = AIMessage(
+        "",
+        tool_calls=[{"name": "calculator", "args": {"expression": "17% of 2,340"}, "id": "c1"}],
+    )
+    return [request, call, calculator.invoke(call.tool_calls[0])]
+
+
+def test_fill_schema_after_tool_results_takes_the_result(model):
+    messages = _calculator_turn()
+    assert model.fill_schema(messages, Answer) == {
+        "value": 397.8,
+        "explanation": "17% of 2,340 is 397.8",
+    }
+    # Fields that are not result-like keep the request's numbers.
+    schema = {
+        "type": "object",
+        "properties": {n: {"type": "number"} for n in ("percent", "base", "result")},
+        "required": ["percent", "base", "result"],
+    }
+    assert model.fill_schema(messages, schema) == {"percent": 17, "base": 2340, "result": 397.8}
+
+
+@pytest.mark.parametrize("strategy", ["ToolStrategy", "ProviderStrategy"])
+def test_create_agent_structured_response_holds_the_tool_result(model, strategy):
+    from langchain.agents import create_agent, structured_output
+
+    response_format = getattr(structured_output, strategy)(Answer)
+    agent = create_agent(model, tools=[calculator], response_format=response_format)
+    state = agent.invoke(
+        {"messages": [HumanMessage("What is 17% of 2,340?")]}, {"recursion_limit": 10}
+    )
+    assert [m.type for m in state["messages"][:3]] == ["human", "ai", "tool"]
+    assert state["structured_response"].value == 397.8
+    assert "397.8" in state["structured_response"].explanation
+
+
 def test_tool_choice_is_honoured(model):
     forced = model.bind_tools(TOOLS, tool_choice="any").invoke("Hello!")
     assert len(forced.tool_calls) == 1
