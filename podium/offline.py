@@ -67,7 +67,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field
 
 from podium._offline_answer import compose_tool_answer, text_answer, tool_results
-from podium._offline_schema import fill_schema
+from podium._offline_schema import fill_schema, normalize_schema
 from podium._offline_text import count_tokens, message_text
 from podium._offline_tools import ToolPlanner, ToolSpec, normalize_tool_choice
 from podium.errors import ConfigError
@@ -229,6 +229,10 @@ class OfflineChatModel(BaseChatModel):
         wider context; result-like number fields (``value``, ``result``,
         ``total``, ...) take the tools' numbers first.
 
+        JSON mode: an object schema without ``properties`` (``{"type": "object"}``,
+        what ``response_format: {"type": "json_object"}`` asks for) gets
+        ``{"answer": <the text reply the model would give>}``.
+
         Args:
             messages: A string, a list of messages, or a prompt value.
             json_schema: A JSON schema (or OpenAI response_format / tool dict,
@@ -243,7 +247,12 @@ class OfflineChatModel(BaseChatModel):
         index = _request_index(messages)
         request = message_text(messages[index]).strip() if index >= 0 else ""
         after = messages[index + 1 :] if index >= 0 else list(messages)
-        if not any(isinstance(m, ToolMessage) for m in after):
+        answered = any(isinstance(m, ToolMessage) for m in after)
+        if _json_mode(json_schema):
+            # No fields to fill: the useful object is the reply itself.
+            reply = compose_tool_answer(request, after) if answered else None
+            return {"answer": reply or text_answer(messages, index)}
+        if not answered:
             return fill_schema(request, json_schema, today=self.today)
         findings = compose_tool_answer(request, after)
         return fill_schema(
@@ -364,10 +373,25 @@ def _response_schema(response_format: Any) -> Any:
     if isinstance(response_format, dict):
         if response_format.get("type") == "json_schema":
             return response_format
+        if response_format.get("type") == "json_object":
+            return {"type": "object"}
         return None
     if isinstance(response_format, type):
         return response_format  # a pydantic class or TypedDict
     return None
+
+
+def _json_mode(json_schema: Any) -> bool:
+    """True for an open object schema with no properties: JSON mode, nothing to fill."""
+    if not isinstance(json_schema, dict):
+        return False
+    schema = normalize_schema(json_schema)
+    return (
+        schema.get("type", "object") == "object"
+        and "properties" not in schema
+        and not any(k in schema for k in ("$ref", "anyOf", "oneOf", "allOf"))
+        and schema.get("additionalProperties", True) is not False
+    )
 
 
 def _request_index(messages: Sequence[BaseMessage]) -> int:

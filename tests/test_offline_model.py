@@ -361,6 +361,23 @@ def test_fill_schema_after_tool_results_takes_the_result(model):
     assert model.fill_schema(messages, schema) == {"percent": 17, "base": 2340, "result": 397.8}
 
 
+def test_json_mode_answers_with_the_text_reply(model):
+    json_mode = {"type": "object"}
+    assert model.fill_schema(_calculator_turn(), json_mode) == {"answer": "17% of 2,340 is 397.8."}
+    context = SystemMessage(
+        "Context:\n[1] Checked bags may weigh up to 23 kg. Heavier bags pay a fee of 60 EUR."
+    )
+    question = HumanMessage("How heavy may a checked bag be?")
+    reply = model.invoke([context, question]).content
+    assert "23 kg" in reply
+    assert model.fill_schema([context, question], json_mode) == {"answer": reply}
+    # A bound OpenAI-style response_format gets the same object as JSON content.
+    bound = model.bind(response_format={"type": "json_object"})
+    assert json.loads(bound.invoke([context, question]).content) == {"answer": reply}
+    # An object that may hold nothing (a tool without arguments) stays empty.
+    assert model.fill_schema("Hello!", {"type": "object", "properties": {}}) == {}
+
+
 @pytest.mark.parametrize("strategy", ["ToolStrategy", "ProviderStrategy"])
 def test_create_agent_structured_response_holds_the_tool_result(model, strategy):
     from langchain.agents import create_agent, structured_output
