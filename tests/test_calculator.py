@@ -1,9 +1,9 @@
 from fractions import Fraction
 
 import pytest
-from podium.tools.calculator import calculator, evaluate, format_number
 
 from podium.errors import ToolInputError
+from podium.tools.calculator import calculator, evaluate, format_number
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+
+from podium.settings import get_settings
 from podium.tools import get_tool
 from podium.tools.files import (
     PATH_RULE,
@@ -16,8 +18,6 @@ from podium.tools.files import (
     search_files,
     write_file,
 )
-
-from podium.settings import get_settings
 
 RULE = "must stay inside"  # a phrase of PATH_RULE that every refusal carries
 assert RULE in PATH_RULE
@@ -203,9 +203,8 @@ def test_empty_pattern_and_nul_byte(ws):
 
 @pytest.mark.skipif(not hasattr(os, "O_NOFOLLOW"), reason="O_NOFOLLOW is POSIX only")
 def test_a_link_swapped_in_after_the_check_is_not_followed(ws, outside):
-    from podium.tools.files import _read_text
-
     from podium.errors import ToolInputError
+    from podium.tools.files import _read_text
 
     (ws / "late.txt").symlink_to(outside / "secret.txt")
     with pytest.raises(ToolInputError, match="is a symlink"):

@@ -12,6 +12,9 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
+from podium.errors import ConfigError, ToolInputError
+from podium.settings import get_settings
 from podium.tools import get_tool
 from podium.tools._seed_sales import create_sqlite_atomically, ensure_sales_db
 from podium.tools.sql import (
@@ -23,9 +26,6 @@ from podium.tools.sql import (
     sql_list_tables,
     sql_query,
 )
-
-from podium.errors import ConfigError, ToolInputError
-from podium.settings import get_settings
 
 TABLES = ("customers", "products", "orders", "order_items")
 

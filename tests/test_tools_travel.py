@@ -10,6 +10,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
+from podium.settings import get_settings
 from podium.tools import get_tool
 from podium.tools._seed_travel import HORIZON_DAYS, ensure_travel_db
 from podium.tools.travel import (
@@ -20,8 +22,6 @@ from podium.tools.travel import (
     search_flights,
     travel_database_path,
 )
-
-from podium.settings import get_settings
 
 REFERENCE = re.compile(r"Booking reference ([A-Z0-9]{6}) ")
 

@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from langchain_core.tools import BaseTool
-from podium.tools._common import podium_tool
-from podium.tools._registry import register_tools
 
 from podium.errors import ToolInputError
 from podium.settings import get_settings
+from podium.tools._common import podium_tool
+from podium.tools._registry import register_tools
 
 __all__ = [
     "append_file",

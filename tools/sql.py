@@ -35,9 +35,6 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.tools import BaseTool
-from podium.tools._common import podium_tool
-from podium.tools._registry import register_tools
-from podium.tools._seed_sales import ensure_sales_db
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -46,6 +43,9 @@ from sqlalchemy.pool import QueuePool
 
 from podium.errors import ConfigError, ToolInputError
 from podium.settings import get_settings
+from podium.tools._common import podium_tool
+from podium.tools._registry import register_tools
+from podium.tools._seed_sales import ensure_sales_db
 
 __all__ = [
     "make_sql_tools",

@@ -19,13 +19,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from langchain_core.tools import BaseTool
+
+from podium.errors import ToolInputError
+from podium.settings import get_settings
 from podium.tools._common import podium_tool
 from podium.tools._registry import register_tools
 from podium.tools._seed_travel import AIRPORTS, CARRIERS, HORIZON_DAYS, Airport, connect
 from podium.tools._seed_travel import ensure_travel_db as _ensure
-
-from podium.errors import ToolInputError
-from podium.settings import get_settings
 
 __all__ = [
     "book_flight",
