@@ -13,8 +13,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from podium.errors import ConfigError
 
 __all__ = ["Settings", "get_settings", "provider_env"]
 
@@ -91,8 +93,20 @@ class Settings(BaseSettings):
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Return the settings, read once from the environment and cached."""
-    return Settings()
+    """Return the settings, read once from the environment and cached.
+
+    Raises:
+        ConfigError: A ``PODIUM_*`` variable holds a value its field does not accept.
+    """
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"PODIUM_{'_'.join(str(p) for p in e['loc'][:1]).upper()}: {e['msg']}"
+            f" (got {e.get('input')!r})"
+            for e in exc.errors()
+        )
+        raise ConfigError(f"invalid setting: {problems}") from None
 
 
 def provider_env(name: str) -> str | None:

@@ -89,3 +89,14 @@ def test_thread_keeps_the_conversation(tmp_path):
     messages = json.loads(second.output)["state"]["messages"]
     humans = [m["content"] for m in messages if m["role"] == "human"]
     assert humans == ["What is 2 + 3?", "What is 10 * 4?"]
+
+
+def test_invalid_setting_is_one_line_naming_the_variable(monkeypatch):
+    from podium.settings import get_settings
+
+    monkeypatch.setenv("PODIUM_SQL_MAX_ROWS", "lots")
+    get_settings.cache_clear()
+    result = invoke("run", "router", "What is 2 + 2?")
+    assert result.exit_code == 2
+    assert "PODIUM_SQL_MAX_ROWS" in result.output and "'lots'" in result.output
+    assert "Traceback" not in result.output
