@@ -75,6 +75,9 @@ FILLER = frozenset(
     next lastly then after that afterwards now uh um umm hmm well like
     """.split()
 )
+# Search verbs are filler only before filler: "Google the population of Brazil" asks
+# about the population, "Google interview prep" is about Google.
+_SEARCH_VERBS = frozenset({"google", "googling", "bing", "out"})
 _TRAILING_FILLER = re.compile(
     r"(?:[\s,]+(?:please|thanks|thank\s+you|for\s+me|if\s+you\s+can|using\s+the\s+tools?|"
     r"with\s+the\s+tools?))+\s*$",
@@ -189,15 +192,30 @@ def strip_filler(text: str, extra: Iterable[str] = ()) -> str:
     text = _TRAILING_FILLER.sub("", text).strip()
     tokens = re.split(r"(\s+)", text)
     i = 0
+    previous = ""
     while i < len(tokens):
         token = tokens[i]
         bare = token.strip(",:;").lower()
-        if token.isspace() or not token or bare in filler:
+        if token.isspace() or not token:
+            i += 1
+            continue
+        if bare in filler or (
+            bare in _SEARCH_VERBS and _search_verb(bare, previous, tokens[i + 1 :])
+        ):
+            previous = bare
             i += 1
             continue
         break
     rest = "".join(tokens[i:]).strip(" ,:;")
     return rest or text
+
+
+def _search_verb(word: str, previous: str, rest: list[str]) -> bool:
+    """Whether a leading "google" (or the "out" of "find out") is a verb to drop."""
+    if word == "out":
+        return previous == "find"
+    following = next((t.strip(",:;").lower() for t in rest if t.strip()), "")
+    return following in FILLER or following in ("how", "where", "when", "why", "whether", "if")
 
 
 def is_chitchat(text: str) -> bool:

@@ -32,6 +32,45 @@ _CANDIDATES = 3  # tools whose arguments are tried before choosing
 _MISSING_PENALTY = 0.06  # per required argument the request says nothing about
 _LEXICAL = 0.08  # per content word shared with a tool, divided by how many tools share it
 _EXPRESSION_FIELD = re.compile(r"expr|formula|equation|calculation|arithmetic|math", re.I)
+_NAME_CUE = 0.1  # per concept of a tool's name the request names, divided by how many tools
+_NAME_CUE_MAX = 0.15
+# What a tool's name says, and the words requests use for it: a thin description
+# ("Search the web for current information.") embeds far from "Google the population
+# of Brazil", but "google" names the tool's "search" and "web". Concept: (words in
+# tool names, words or phrases in requests).
+_CONCEPTS: dict[str, tuple[frozenset[str], re.Pattern[str]]] = {
+    name: (frozenset(tool_words.split()), re.compile(rf"\b(?:{request_words})\b", re.I))
+    for name, tool_words, request_words in [
+        ("search", "search lookup find query google browse",
+         r"search(?:es|ing)?|google[ds]?|googling|look(?:ing)?\s+up|lookup|look\s+for|"
+         r"find(?:\s+out)?|browse|research"),
+        # "Look up" and "find out" ask for facts, which is what a web search finds.
+        ("web", "web internet online google browse bing tavily duckduckgo",
+         r"web|internet|online|google[ds]?|googling|website|bing|look\s+up|lookup|"
+         r"find\s+out"),
+        # "book" the verb ("book a table"), not the noun ("a good book about history").
+        ("book", "book booking reserve reservation",
+         r"book(?:ing)?(?=\s+(?:a|an|the|me|us|my|our|them|him|her|\d+|two|three|four|"
+         r"five|six|seats?|tables?|rooms?|flights?|tickets?|hotels?)\b)|reserve|reservation"),
+        # Whether a day is free is the calendar's; creating an event is the event tool's.
+        ("calendar", "calendar schedule agenda availability free busy",
+         r"calendar|schedule|agenda|free|busy|availability|available"),
+        ("event", "event events meeting meetings appointment appointments reminder",
+         r"events?|meetings?|appointments?|remind(?:er)?|schedule"),
+        ("weather", "weather forecast",
+         r"weather|forecast|rain(?:ing|y)?|snow(?:ing|y)?|sunny|temperature|umbrella|windy"),
+        ("mail", "email mail inbox",
+         r"e-?mails?|mail|inbox"),
+        ("flight", "flight flights airline fly",
+         r"flights?|fly|flying|plane|airline"),
+        ("hotel", "hotel hotels room rooms accommodation lodging",
+         r"hotels?|rooms?|accommodation|lodging"),
+        ("file", "file files folder folders directory",
+         r"files?|folders?|directory"),
+        ("database", "sql database db",
+         r"sql|database|db"),
+    ]
+}  # fmt: skip
 Call = tuple[str, dict[str, Any]]
 
 
@@ -44,6 +83,7 @@ class ToolSpec:
     texts: tuple[str, str]  # the name in words, and the description's first line
     keywords: frozenset[str]  # content words of name, description and argument descriptions
     computes: bool  # has an arithmetic-expression argument
+    concepts: frozenset[str] = frozenset()  # what its name says (see _CONCEPTS)
 
     @classmethod
     def from_openai(cls, tool: dict[str, Any]) -> ToolSpec:
@@ -64,7 +104,11 @@ class ToolSpec:
             for arg, spec in (parameters.get("properties") or {}).items()
             if isinstance(spec, dict) and spec.get("type", "string") == "string"
         )
-        return cls(name, parameters, (label, first_line), frozenset(keywords), computes)
+        name_words = set(label.split())
+        concepts = frozenset(
+            c for c, (tool_words, _) in _CONCEPTS.items() if tool_words & name_words
+        )
+        return cls(name, parameters, (label, first_line), frozenset(keywords), computes, concepts)
 
 
 def normalize_tool_choice(choice: Any, names: Sequence[str]) -> str:
@@ -113,22 +157,29 @@ class ToolPlanner:
         description's first line (both MiniLM, cached), plus lexical overlap with the
         name, description and argument descriptions (a word shared by k bound
         tools counts 1/k), plus cues: arithmetic in the request for a tool with an
-        expression argument, the tool's name written out.
+        expression argument, the tool's name written out, and words that name what
+        the tool's name says ("google" for ``web_search``, "reserve" for
+        ``book_table``; a concept k bound tools share counts 1/k).
         """
         targets = [text for tool in tools for text in tool.texts]
         sims = get_cache().similarities(queries, targets).reshape(len(queries), len(tools), 2)
         scores = sims.mean(axis=2).astype(float)
         spread: dict[str, int] = {}
         for tool in tools:
-            for word in tool.keywords:
+            for word in tool.keywords | {f"concept:{c}" for c in tool.concepts}:
                 spread[word] = spread.get(word, 0) + 1
         for q, query in enumerate(queries):
             query_words = content_words(query)
             arithmetic = has_arithmetic(query)
             lowered = query.lower()
+            named = {c for c, (_, pattern) in _CONCEPTS.items() if pattern.search(query)}
             for t, tool in enumerate(tools):
                 shared = query_words & tool.keywords
                 scores[q, t] += min(0.16, sum(_LEXICAL / spread[w] for w in shared))
+                cues = named & tool.concepts
+                scores[q, t] += min(
+                    _NAME_CUE_MAX, sum(_NAME_CUE / spread[f"concept:{c}"] for c in cues)
+                )
                 if arithmetic and tool.computes:
                     scores[q, t] += 0.25
                 if re.search(rf"\b{re.escape(tool.name.lower())}\b", lowered):

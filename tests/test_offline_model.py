@@ -128,6 +128,61 @@ def test_no_tool_call_for_chitchat_or_unrelated_questions(agent_model, request_t
     assert message.response_metadata["finish_reason"] == "stop"
 
 
+@tool("web_search")
+def thin_web_search(query: str) -> str:
+    """Search the web for current information."""
+    return "no results"
+
+
+@tool
+def book_table(restaurant: str, party_size: int, date: str) -> str:
+    """Book a table."""
+    return "booked"
+
+
+@tool
+def check_calendar(date: str) -> str:
+    """Show the events of a day."""
+    return "nothing planned"
+
+
+THIN_TOOLS = [calculator, thin_web_search, book_table, check_calendar]
+
+
+@pytest.mark.parametrize(
+    ("request_text", "expected"),
+    [
+        ("Google the population of Brazil", "web_search"),
+        ("google population of brazil", "web_search"),
+        ("Look up the population of Brazil", "web_search"),
+        ("Reserve a table for two at Nopa tomorrow", "book_table"),
+        ("Am I free on Friday?", "check_calendar"),
+    ],
+)
+def test_words_for_a_tool_name_choose_a_thinly_described_tool(model, request_text, expected):
+    message = model.bind_tools(THIN_TOOLS).invoke(request_text)
+    assert [c["name"] for c in message.tool_calls] == [expected]
+
+
+def test_a_search_verb_is_not_part_of_the_query(model):
+    message = model.bind_tools([thin_web_search]).invoke("Google the population of Brazil")
+    assert _calls(message) == [("web_search", {"query": "population of Brazil"})]
+
+
+@pytest.mark.parametrize(
+    "request_text",
+    [
+        "Hello!",
+        "Thanks, that's all!",
+        "Tell me a joke",
+        "Who won the world cup in 2018?",
+        "What is the capital of France?",
+    ],
+)
+def test_thin_tools_stay_unused_for_chitchat_and_questions(model, request_text):
+    assert model.bind_tools(THIN_TOOLS).invoke(request_text).tool_calls == []
+
+
 @pytest.mark.parametrize(
     ("request_text", "expression"),
     [
