@@ -75,10 +75,29 @@ _OPERATOR = re.compile(
     r"mod|sqrt|root|log|ln|exp|sin|cos|tan|abs|round|floor|ceil|factorial)\b",
     re.IGNORECASE,
 )
+_PAY = r"what\s+(?:do|will|would|should|does)\s+(?:i|we|you|it|one)\s+(?:pay|owe|spend)"
 _ASKS_AMOUNT = re.compile(
-    r"\bhow\s+(?:much|many)\b|\bwhat(?:\s+is|'s)\b|\b(?:calculate|compute|work\s+out)\b",
+    rf"\bhow\s+(?:much|many)\b|\bwhat(?:\s+is|'s)\b|\b(?:calculate|compute|work\s+out)\b|"
+    rf"\b{_PAY}\b",
     re.IGNORECASE,
 )
+# A percentage taken away and the rest asked for: "spend 35% ... how much is left?"
+_ASKS_REST = re.compile(
+    rf"\b(?:left|remain(?:s|ing)?|still\s+(?:have|got)|final\s+price|net|{_PAY})\b", re.I
+)
+_TAKES_AWAY = re.compile(
+    r"\b(?:spen[dt]|spending|discount(?:s|ed)?|off|lose|los[et]|drop(?:s|ped)?|fall(?:s)?|"
+    r"fell|cut|reduc(?:e|ed|es|tion)|withdraw(?:n|s)?|gave|give|use[ds]?)\b",
+    re.I,
+)
+# A percentage added and the total asked for: "tip 15% ... what do I pay in total?"
+_ASKS_TOTAL = re.compile(rf"\b(?:in\s+total|total|altogether|{_PAY})\b", re.I)
+_ADDS = re.compile(
+    r"\b(?:tip(?:s|ping)?|tax(?:es)?|vat|interest|increase[ds]?|rais(?:e|ed|es)|gr[eo]w[ns]?|"
+    r"rise[ns]?|rose|add(?:s|ed)?|surcharge|markup|fee)\b",
+    re.I,
+)
+_YEAR = re.compile(r"(?:19|20)\d\d")
 _FUNCTION = re.compile(
     r"\b(?:sqrt|log|ln|exp|sin|cos|tan|abs|round|floor|ceil|factorial)\b|\*\*", re.IGNORECASE
 )
@@ -118,11 +137,18 @@ def _verbal_arithmetic(text: str) -> str | None:
     return None
 
 
-def arithmetic_span(text: str) -> str | None:
+def arithmetic_span(text: str, *, lenient: bool = False) -> str | None:
     """Return the arithmetic in a request: "What is 17% of 2,340?" -> "17% of 2,340".
 
     Arithmetic said in words becomes an expression ("Add 0.1 and 0.2" -> "0.1 + 0.2",
-    "I have 250 and spend 35%" -> "35% of 250").
+    "I have 250 and spend 35%, how much is that?" -> "35% of 250").
+
+    Args:
+        text: The request.
+        lenient: Read a bare percentage next to one other amount as "P% of N" even
+            when the request asks for no amount (filling a calculator call: "15%"
+            alone evaluates to 0.15). Tool choice stays strict: "revenue grew by
+            12% to 1,200" is not arithmetic.
     """
     verbal = _verbal_arithmetic(text)
     if verbal:
@@ -150,17 +176,40 @@ def arithmetic_span(text: str) -> str | None:
     span = re.sub(r"(\d[\d,.]*)\s+cubed\b", r"\1 ** 3", span, flags=re.IGNORECASE)
     span = re.sub(r"(?<=\d)\s*\bx\b\s*(?=\d)", " * ", span, flags=re.IGNORECASE)
     span = re.sub(r"(?<=\d)\s*\bover\b\s*(?=\d)", " / ", span, flags=re.IGNORECASE)
+    return _percentage_of(span, text, lenient) or None
+
+
+def _percentage_of(span: str, text: str, lenient: bool) -> str:
+    """Give a percentage the amount it is of, and subtract or add it where asked.
+
+    "I have 250 and spend 35%, how much is that?" -> "35% of 250"; "... how much is
+    left?" -> "250 - 35% of 250"; "bill of 60, tip 15%, what do I pay in total?" ->
+    "60 + 15% of 60". A bare percentage with one other amount (not a year) gets "of"
+    when the request asks for an amount, or always when ``lenient``.
+    """
+    if len(text.split()) > 30:
+        return span
+    of = re.fullmatch(r"(\d+(?:\.\d+)?)% of \$?(\d[\d,]*(?:\.\d+)?)", span)
     percent = re.fullmatch(r"(\d+(?:\.\d+)?)%", span)
-    if percent and _ASKS_AMOUNT.search(text) and len(text.split()) <= 30:
-        # A bare percentage and one other amount: "I have 250 and spend 35%" -> 35% of 250.
+    if percent:
         others = [
             m.group(1)
             for m in re.finditer(_N, text)
-            if m.group(1) != percent.group(1) and not text[m.end() :].lstrip().startswith("%")
+            if m.group(1) != percent.group(1)
+            and not text[m.end() :].lstrip().startswith("%")
+            and not (_YEAR.fullmatch(m.group(1)) and not m.group(0).startswith("$"))
         ]
-        if len(others) == 1:
-            span = f"{span} of {others[0]}"
-    return span or None
+        if len(others) != 1 or not (lenient or _ASKS_AMOUNT.search(text)):
+            return span
+        span = f"{span} of {others[0]}"
+        of = re.fullmatch(r"(\d+(?:\.\d+)?)% of (\S+)", span)
+    if of:
+        base = of.group(2)
+        if _ASKS_REST.search(text) and _TAKES_AWAY.search(text):
+            return f"{base} - {span}"
+        if _ASKS_TOTAL.search(text) and _ADDS.search(text):
+            return f"{base} + {span}"
+    return span
 
 
 def _balance(span: str) -> str:

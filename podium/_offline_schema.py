@@ -597,7 +597,7 @@ def _string_value(
         match = PHONE.search(state.text)
         return match.group(0).strip() if match else _MISSING
     if token_set & _EXPRESSION_TOKENS or "arithmetic" in description:
-        return arithmetic_span(state.text) or _MISSING
+        return arithmetic_span(state.text, lenient=True) or _MISSING
     if token_set & _PLACE_TOKENS:
         value = _place_value(tokens, state)
         if value is _MISSING and required and token_set & {"location", "city", "place", "where"}:

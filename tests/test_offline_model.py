@@ -207,12 +207,29 @@ def test_arithmetic_span_is_extracted_and_computes(agent_model, request_text, ex
         ("What is the average of 3, 4 and 8?", "(3 + 4 + 8) / 3", "5"),
         ("Subtract 15 from 40", "40 - 15", "25"),
         ("What is 20% off 80?", "80 - 20% of 80", "64"),
+        ("If I have 250 and spend 35%, how much do I have left?", "250 - 35% of 250", "162.5"),
+        ("I spend 35% of my 250, how much is left?", "250 - 35% of 250", "162.5"),
+        ("The jacket costs 80 and is discounted 25%. What do I pay?", "80 - 25% of 80", "60"),
+        ("My bill is 60 and I tip 15%, what do I pay in total?", "60 + 15% of 60", "69"),
     ],
 )
 def test_arithmetic_in_words_becomes_an_expression(request_text, expression, value):
     args = fill_schema(request_text, calculator.tool_call_schema)
     assert args == {"expression": expression}
     assert calculator.invoke(args) == value
+
+
+def test_a_called_calculator_gets_the_percentage_of_the_other_amount(model):
+    # Not a question, so not arithmetic for tool choice; but once the calculator is
+    # called, "15%" alone (0.15) would be a wrong expression.
+    request = "Sales were 1,200 units and 15% were returned"
+    forced = model.bind_tools(TOOLS, tool_choice="calculator").invoke(request)
+    assert _calls(forced) == [("calculator", {"expression": "15% of 1,200"})]
+    assert calculator.invoke(forced.tool_calls[0]["args"]) == "180"
+    # A year is not an amount.
+    assert fill_schema("Revenue grew by 12% in 2024", calculator.tool_call_schema) == {
+        "expression": "12%"
+    }
 
 
 def test_flight_arguments_places_dates_numbers_and_enum(agent_model):
