@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from langchain_tests.unit_tests import ToolsUnitTests
 
+from podium.tools.calculator import calculator
 from podium.tools.code import run_python
 from podium.tools.files import append_file, list_files, read_file, search_files, write_file
 from podium.tools.http import http_get, http_post
 from podium.tools.search import search_knowledge_base
 from podium.tools.sql import sql_describe_table, sql_list_tables, sql_query
 from podium.tools.travel import book_flight, cancel_booking, check_calendar, search_flights
+
+
+class TestCalculator(ToolsUnitTests):
+    @property
+    def tool_constructor(self):
+        return calculator
+
+    @property
+    def tool_invoke_params_example(self):
+        return {"expression": "17% of 2,340"}
 
 
 class TestSqlListTables(ToolsUnitTests):
