@@ -5,7 +5,9 @@ language model in demos, notebooks, evals and tests. It does not generate
 language. It
 
 - chooses tools by MiniLM similarity between the request and each tool's name,
-  description and argument descriptions (plus shared words and arithmetic cues),
+  description and argument descriptions (plus shared words, arithmetic cues, and
+  words for what a tool's name says: "google"/"look up" for ``web_search``,
+  "reserve" for ``book_table``, "free"/"busy" for ``check_calendar``),
   one call per part of a several-part request ("... and what's ...", "...; ...",
   "... then ..."), and answers in text when no tool is close enough
   (``tool_threshold``) or the request is small talk;
@@ -22,7 +24,11 @@ language. It
 - without tools, answers extractively from context in the conversation (keeping
   ``[n]`` markers), summarises when asked (or when given notes and no question),
   and otherwise says plainly that it cannot answer;
-- fills ``with_structured_output`` schemas through the same tool mechanism;
+- fills ``with_structured_output`` schemas through the same tool mechanism; after
+  tool results, from what the tools returned (``value`` gets the calculator's
+  397.8, not the request's 17); a bound ``response_format`` (json_schema, as
+  LangChain's ``ProviderStrategy`` sends, or json_object) is answered as JSON
+  content, JSON mode as ``{"answer": <the text reply>}``;
 - streams word chunks and tool-call chunks, and reports token usage counted with
   a regex tokenizer.
 
