@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
-from podium.models import load_sentence_transformer
+from podium.models import encode_texts
 
 
 class MiniLMLlamaEmbedding(BaseEmbedding):
     """LlamaIndex embedding backed by the process-wide MiniLM model."""
 
     model_name: str = "all-MiniLM-L6-v2"
-    embed_batch_size: int = 64
+    embed_batch_size: int = 64  # texts per call from LlamaIndex; encode_texts sub-batches
 
     def _encode(self, texts: list[str]) -> list[list[float]]:
-        model = load_sentence_transformer()
-        return model.encode(
-            texts, batch_size=self.embed_batch_size, normalize_embeddings=True
-        ).tolist()
+        return encode_texts(texts).tolist()
 
     def _get_query_embedding(self, query: str) -> list[float]:
         return self._encode([query])[0]

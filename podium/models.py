@@ -137,7 +137,7 @@ _SMALL_BATCH = 8
 _threads_lock = threading.Lock()
 
 
-def encode_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
+def encode_texts(texts: Sequence[str], *, batch_size: int = 32) -> np.ndarray:
     """Embed texts with the shared MiniLM model: a ``(n, 384)`` array of unit vectors.
 
     A handful of short texts (a query, a request) runs on one intra-op thread: the
@@ -169,7 +169,7 @@ def encode_texts(texts: Sequence[str], *, batch_size: int = 64) -> np.ndarray:
 class MiniLMEmbeddings(Embeddings):
     """LangChain embeddings over the shared MiniLM model (unit-length vectors)."""
 
-    batch_size: int = 64
+    batch_size: int = 32  # sentence-transformers default; larger batches ran slower here
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """Embed a batch of texts."""
