@@ -9,13 +9,12 @@ name and an optional ``home`` (default: ``get_settings().home``).
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from podium._atomic import atomic_write
 from podium.errors import InputError
 from podium.settings import get_settings
 
@@ -137,13 +136,4 @@ def save_docstore(docstore: SimpleDocumentStore, path: Path) -> None:
     half-written file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(docstore.to_dict(), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(docstore.to_dict()).encode("utf-8"))

@@ -16,12 +16,12 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from langchain_core.tools import BaseTool
 
+from podium._atomic import atomic_write
 from podium.errors import ToolInputError
 from podium.settings import get_settings
 from podium.tools._common import podium_tool
@@ -145,18 +145,7 @@ def _write_atomically(root: Path, path: Path, data: bytes, shown: str) -> None:
         mode = stat.S_IMODE(os.lstat(path).st_mode)
     except FileNotFoundError:
         mode = 0o644
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)  # replaces a link itself, never writes through one
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, data, mode=mode)  # replaces a link itself, never writes through one
 
 
 def _check_size(data: bytes, limit: int, what: str) -> None:
