@@ -42,10 +42,16 @@ _VERBS = (
     r"remind|translate|summari[sz]e|list|compare|plan|email|call|cancel|reserve|order|buy|"
     r"fetch|update|delete|remove|find|get|tell|show|give|put|note|save|draft"
 )
+_MATH_NOUNS = (
+    r"square\s+root|cube\s+root|sum|product|difference|quotient|average|mean|"
+    r"remainder|factorial|logarithm|sqrt"
+)
 _CLAUSE_SEP = re.compile(
     rf"\s*;\s*|,?\s+(?:and\s+(?:also|then|finally|lastly)|also|then|finally|lastly|"
     rf"as\s+well\s+as)\s+(?=\S)|"
-    rf",?\s+and\s+(?=(?:{_STARTERS})\b)|,\s+(?=(?:{_VERBS})\b)",
+    rf",?\s+and\s+(?=(?:{_STARTERS})\b)|,\s+(?=(?:{_VERBS})\b)|"
+    # "... and the square root of 9": a second computation, not a second operand.
+    rf",?\s+and\s+(?=(?:the\s+)?(?:{_MATH_NOUNS})\b)",
     re.IGNORECASE,
 )
 _SENTENCE_END = re.compile(

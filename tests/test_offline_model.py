@@ -336,6 +336,21 @@ def test_same_tool_for_two_places_gives_two_calls(agent_model):
     ]
 
 
+@pytest.mark.parametrize(
+    ("request_text", "expressions"),
+    [
+        (
+            "Compute (2 ** 64) - 1 and the square root of 1,522,756",
+            ["(2 ** 64) - 1", "sqrt(1,522,756)"],
+        ),
+        ("What is the sum of 2 and 3 and the product of 4 and 5?", ["2 + 3", "4 * 5"]),
+    ],
+)
+def test_a_second_computation_after_and_is_its_own_call(agent_model, request_text, expressions):
+    message = agent_model.invoke(request_text)
+    assert _calls(message) == [("calculator", {"expression": e}) for e in expressions]
+
+
 def test_two_sentences_about_one_call_are_merged(agent_model):
     message = agent_model.invoke("Will it rain in London tomorrow? Use fahrenheit.")
     assert _calls(message) == [("get_weather", {"location": "London", "unit": "fahrenheit"})]
