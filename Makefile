@@ -11,7 +11,8 @@ export ANONYMIZED_TELEMETRY := False
 
 install: $(STAMP)
 
-# torch first, from the CPU build, then everything else under the same pin, so no
+# torch first, from the CPU build, then everything else under constraints.txt (the exact
+# versions the suite passed with, torch CPU build included), so no
 # dependency can pull the CUDA build. Re-runs only when the dependency files change.
 $(STAMP): pyproject.toml constraints.txt
 	@# bubblewrap sandboxes the code tool; without it the tool falls back and says so.
