@@ -1,4 +1,4 @@
-"""Ingestion: incremental runs, bad files, formats, metadata, and a SIGKILL mid-run.
+"""Ingestion: incremental runs, bad files, formats, metadata, SIGKILL and Ctrl-C mid-run.
 
 Real parts only: Chroma on disk in tmp_path, the shipped MiniLM model, a real
 subprocess killed with SIGKILL.
@@ -387,3 +387,35 @@ def test_ensure_handbook_ingests_only_an_empty_collection(tiny, home, monkeypatc
     (tiny / "epsilon.md").write_text("# Epsilon\n\nNew page.\n")
     assert ingestion.ensure_handbook(collection="kb-hand", home=home) is None
     assert open_collection("kb-hand", home).count() == first.total_chunks
+
+
+def test_ctrl_c_mid_write_then_rerun_equals_one_clean_run(tiny, tmp_path, monkeypatch):
+    """Ctrl-C while chunks are half in Chroma: exit 130 with a hint; a re-run finishes cleanly."""
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+    from typer.testing import CliRunner
+
+    from podium.cli import app
+    from podium.settings import get_settings
+
+    real_add = ChromaVectorStore.add
+
+    def interrupted_add(self, nodes, **kwargs):
+        real_add(self, nodes[: len(nodes) // 2], **kwargs)
+        raise KeyboardInterrupt
+
+    clean_home = tmp_path / "clean"
+    ingest([tiny], collection="kb-clean", home=clean_home)
+    clean = snapshot("kb-clean", clean_home)
+
+    runner = CliRunner()
+    monkeypatch.setattr(ChromaVectorStore, "add", interrupted_add)
+    first = runner.invoke(app, ["ingest", str(tiny), "--collection", "kb-int"])
+    assert first.exit_code == 130, first.output
+    assert "interrupted" in first.output and "run the same command" in first.output
+    home = get_settings().home
+    assert 0 < len(snapshot("kb-int", home)) < len(clean)  # chunks half written
+    monkeypatch.setattr(ChromaVectorStore, "add", real_add)
+
+    again = runner.invoke(app, ["ingest", str(tiny), "--collection", "kb-int"])
+    assert again.exit_code == 0, again.output
+    assert snapshot("kb-int", home) == clean
