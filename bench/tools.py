@@ -7,6 +7,9 @@ Run: ``.venv/bin/python bench/tools.py``. Prints medians and p95s in millisecond
   sandbox (bubblewrap, runner, limits, pipes, temp dir) adds. Goal: <= 150 ms.
 * SQL tool: ``sql_query`` (``get_tool("sql_query")``) on the seeded sample sales
   database, a few typical queries, after one warm-up call each.
+* MCP client: ``calculator`` through ``podium mcp serve`` over stdio, per-call
+  sessions (``load_mcp_tools``: a server process per call) against one persistent
+  session (``MCPToolbox``).
 """
 
 from __future__ import annotations
@@ -93,6 +96,34 @@ def bench_sql() -> None:
         print(line(label, measure(lambda q=query: sql.invoke({"query": q}))))
 
 
+def bench_mcp(home: str) -> None:
+    import json
+
+    from podium.tools.mcp import MCPToolbox, load_mcp_tools
+
+    config = os.path.join(home, "mcp.json")
+    server = {
+        "transport": "stdio",
+        "command": sys.executable,
+        "args": ["-m", "podium", "mcp", "serve", "--transport", "stdio"],
+        "env": {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PODIUM_HOME": home,
+                "HF_HUB_OFFLINE": "1", "LANGSMITH_TRACING": "false"},
+    }
+    with open(config, "w", encoding="utf-8") as f:
+        json.dump({"servers": {"podium": server}}, f)
+    args = {"expression": "2 ** 100"}
+    print("mcp client (calculator over stdio, podium mcp serve)")
+    per_call_tool = next(t for t in load_mcp_tools(config) if t.name == "calculator")
+    per_call = measure(lambda: per_call_tool.invoke(args), runs=5)
+    print(line("per-call session (load_mcp_tools), 5 runs", per_call))
+    with MCPToolbox(config) as tools:
+        calculator = next(t for t in tools if t.name == "calculator")
+        persistent = measure(lambda: calculator.invoke(args))
+    print(line("persistent session (MCPToolbox)", persistent))
+    ratio = statistics.median(per_call) / statistics.median(persistent)
+    print(f"  per-call / persistent median: {ratio:.0f}x")
+
+
 def main() -> None:
     # Runtime state for the run (the seeded database) goes to a throwaway home.
     home = tempfile.mkdtemp(prefix="podium-bench-")
@@ -104,6 +135,10 @@ def main() -> None:
         bench_sql()
     except Exception as exc:  # noqa: BLE001 - report and carry on: this bench is informative
         print(f"sql tool: not measured ({type(exc).__name__}: {exc})")
+    try:
+        bench_mcp(home)
+    except Exception as exc:  # noqa: BLE001 - report and carry on: this bench is informative
+        print(f"mcp client: not measured ({type(exc).__name__}: {exc})")
 
 
 if __name__ == "__main__":

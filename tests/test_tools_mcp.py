@@ -5,18 +5,27 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from langchain_core.messages import ToolMessage
 
-from podium.errors import ConfigError
+from podium.errors import ConfigError, PodiumError
 from podium.settings import get_settings
 from podium.tools import get_tool, get_tools
-from podium.tools.mcp import aload_mcp_tools, build_mcp_server, load_mcp_tools, read_mcp_config
+from podium.tools.mcp import (
+    MCPToolbox,
+    aload_mcp_tools,
+    build_mcp_server,
+    load_mcp_tools,
+    open_mcp_tools,
+    read_mcp_config,
+)
 
 SERVE = [sys.executable, "-m", "podium", "mcp", "serve"]
 
@@ -274,3 +283,135 @@ def test_stdio_server_keeps_stray_prints_off_the_protocol(tmp_path, caplog):
     # server sent the print to its stderr, so nothing was logged.
     assert "Failed to parse JSONRPC message" not in caplog.text
     assert "chatter" not in caplog.text
+
+
+# --- persistent sessions ------------------------------------------------------------
+
+_COUNTING_SERVER = """\
+import os, sys
+with open(sys.argv[1], "a", encoding="utf-8") as starts:
+    starts.write(f"{os.getpid()}\\n")
+os.execv(sys.executable, [sys.executable, "-m", "podium", "mcp", "serve", "--transport", "stdio"])
+"""
+
+
+def _counting_config(tmp_path: Path) -> tuple[Path, Path]:
+    """A stdio config whose server appends its pid to a file each time it starts."""
+    wrapper = tmp_path / "counting_server.py"
+    wrapper.write_text(_COUNTING_SERVER, encoding="utf-8")
+    starts = tmp_path / "starts.txt"
+    config = _write(
+        tmp_path / "mcp.json",
+        {
+            "servers": {
+                "podium": {
+                    "transport": "stdio",
+                    "command": sys.executable,
+                    "args": [str(wrapper), str(starts)],
+                    "env": _server_env(tmp_path / "server-home"),
+                }
+            }
+        },
+    )
+    return config, starts
+
+
+def _started(starts: Path) -> list[int]:
+    return [int(pid) for pid in starts.read_text().split()] if starts.exists() else []
+
+
+def _gone(pid: int, within: float = 10.0) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _toolbox_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "podium-mcp-toolbox"]
+
+
+def test_toolbox_keeps_one_stdio_server_for_all_calls(tmp_path):
+    config, starts = _counting_config(tmp_path)
+    persistent = []
+    with MCPToolbox(config) as tools:
+        assert sorted(t.name for t in tools) == sorted(t.name for t in get_tools())
+        calculator = next(t for t in tools if t.name == "calculator")
+        for expression, expected in (
+            ("2 ** 100", str(2**100)),
+            ("17% of 2,340", "397.8"),
+            ("0.1 + 0.2", "0.3"),
+        ):
+            started = time.perf_counter()
+            assert _text(calculator.invoke({"expression": expression})) == expected
+            persistent.append(time.perf_counter() - started)
+        message = calculator.invoke(
+            {"type": "tool_call", "id": "t1", "name": "calculator", "args": {"expression": "1/0"}}
+        )
+        assert message.status == "error" and _text(message.content) == "Error: division by zero"
+        assert len(_started(starts)) == 1  # listing and four calls: one server process
+        (pid,) = _started(starts)
+    assert _gone(pid), "leaving the block did not stop the stdio server"
+    assert _toolbox_threads() == []
+    with pytest.raises(PodiumError, match="after its session closed"):
+        calculator.invoke({"expression": "1 + 1"})
+
+    # The per-call path, for comparison: every call starts another server.
+    per_call_tool = next(t for t in load_mcp_tools(config) if t.name == "calculator")
+    before = len(_started(starts))
+    started = time.perf_counter()
+    assert _text(per_call_tool.invoke({"expression": "2 ** 100"})) == str(2**100)
+    per_call = time.perf_counter() - started
+    assert len(_started(starts)) == before + 1
+    print(
+        f"\nMCP stdio calculator call: persistent median "
+        f"{statistics.median(persistent) * 1000:.1f} ms (max {max(persistent) * 1000:.1f}), "
+        f"per-call session {per_call * 1000:.0f} ms"
+    )
+    assert max(persistent) < per_call
+
+
+async def test_open_mcp_tools_holds_one_session(tmp_path):
+    config, starts = _counting_config(tmp_path)
+    async with open_mcp_tools(config) as tools:
+        calculator = next(t for t in tools if t.name == "calculator")
+        assert _text(await calculator.ainvoke({"expression": "2 ** 100"})) == str(2**100)
+        assert _text(await calculator.ainvoke({"expression": "17% of 2,340"})) == "397.8"
+        assert _text(await calculator.ainvoke({"expression": "sqrt(16)"})) == "4"
+        # A sync call on the loop that holds the session would deadlock it: refused.
+        with pytest.raises(PodiumError, match="use `await tool.ainvoke"):
+            calculator.invoke({"expression": "1 + 1"})
+        assert len(_started(starts)) == 1
+        (pid,) = _started(starts)
+    assert _gone(pid)
+    with pytest.raises(PodiumError, match="after its session closed"):
+        await calculator.ainvoke({"expression": "1 + 1"})
+
+
+async def test_toolbox_tools_work_from_another_event_loop(http_config):
+    # The toolbox's sessions live on its own loop; ainvoke from this test's loop
+    # hands the call over to it.
+    with MCPToolbox(http_config, tool_name_prefix=True) as tools:
+        calculator = next(t for t in tools if t.name == "podium_calculator")
+        assert _text(await calculator.ainvoke({"expression": "2 ** 10"})) == "1024"
+        assert _text(calculator.invoke({"expression": "7 * 6"})) == "42"
+    assert _toolbox_threads() == []
+
+
+def test_toolbox_setup_failure_names_the_server_and_leaves_no_thread(tmp_path):
+    path = _write(
+        tmp_path / "mcp.json",
+        {"servers": {"broken": {"transport": "stdio", "command": str(tmp_path / "no-such")}}},
+    )
+    toolbox = MCPToolbox(path)
+    with pytest.raises(ConfigError, match=r"MCP server 'broken' \(stdio: .*no-such\) could not"):
+        toolbox.__enter__()
+    assert _toolbox_threads() == []
+    with pytest.raises(ConfigError, match="no MCP config at"):
+        with MCPToolbox(tmp_path / "absent.json"):
+            pass
+    assert _toolbox_threads() == []

@@ -11,8 +11,17 @@ and returns the servers' tools as LangChain tools, through
     }}
 
 The default path is ``PODIUM_HOME/mcp.json`` (``PODIUM_MCP_CONFIG`` overrides
-it). Each tool call opens its own session (for ``stdio``, its own server process),
-as the adapters do; the tools work with ``invoke`` as well as ``ainvoke``.
+it). Two ways to hold the servers:
+
+* Per call: the tools from :func:`load_mcp_tools` / :func:`aload_mcp_tools` open a
+  session for each call (for ``stdio``, a new server process each time, seconds
+  per call), as the adapters' ``get_tools`` does; they work anywhere, any time,
+  with ``invoke`` as well as ``ainvoke``.
+* Persistent: ``async with open_mcp_tools() as tools`` opens one session per server
+  for the block and every call reuses it; ``with MCPToolbox() as tools`` is the
+  same for sync code (graphs, scripts), with the sessions held by an event loop in
+  a background thread and ``invoke`` handing calls to it. Leaving the block closes
+  the sessions (stops ``stdio`` servers); tools called after that raise an error.
 
 Server. :func:`build_mcp_server` exposes tools from Podium's registry through the
 official SDK's ``FastMCP``, each with its LangChain JSON schema as the MCP input
@@ -28,13 +37,16 @@ caller's decision, and a registry that loaded them on import would make
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import os
 import sys
+import threading
 import uuid
 import warnings
-from collections.abc import Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AsyncExitStack, asynccontextmanager
 from io import TextIOWrapper
 from pathlib import Path
 from typing import Any, Literal
@@ -42,13 +54,15 @@ from typing import Any, Literal
 from langchain_core.messages import ToolMessage
 from langchain_core.tools import BaseTool, StructuredTool
 
-from podium.errors import ConfigError
+from podium.errors import ConfigError, PodiumError
 from podium.settings import get_settings
 
 __all__ = [
+    "MCPToolbox",
     "aload_mcp_tools",
     "build_mcp_server",
     "load_mcp_tools",
+    "open_mcp_tools",
     "read_mcp_config",
     "serve_mcp",
 ]
@@ -212,15 +226,17 @@ async def aload_mcp_tools(
         try:
             loaded = await client.get_tools(server_name=name)
         except Exception as exc:  # noqa: BLE001 - any failure here is the server's config
-            target = connection.get("url") or " ".join(
-                [connection["command"], *connection.get("args", [])]
-            )
-            raise ConfigError(
-                f"MCP server {name!r} ({connection['transport']}: {target}) could not list "
-                f"its tools: {_describe(exc)}"
-            ) from exc
+            raise _server_error(name, connection, exc) from exc
         tools.extend(_add_sync(tool) for tool in loaded)
     return tools
+
+
+def _server_error(name: str, connection: dict[str, Any], exc: BaseException) -> ConfigError:
+    target = connection.get("url") or " ".join([connection["command"], *connection.get("args", [])])
+    return ConfigError(
+        f"MCP server {name!r} ({connection['transport']}: {target}) could not list "
+        f"its tools: {_describe(exc)}"
+    )
 
 
 def _describe(exc: BaseException) -> str:
@@ -246,6 +262,203 @@ def load_mcp_tools(
         ConfigError: The config is wrong or a server could not list its tools.
     """
     return _run_sync(aload_mcp_tools(config_path, tool_name_prefix=tool_name_prefix))
+
+
+# --- persistent sessions --------------------------------------------------------------
+
+
+def _bind_to_loop(
+    tool: BaseTool, loop: asyncio.AbstractEventLoop, state: dict[str, bool]
+) -> BaseTool:
+    """Make a session-bound adapter tool callable from any thread or event loop.
+
+    The tool's session lives on ``loop``: ``invoke`` (from another thread) and
+    ``ainvoke`` (from another loop) hand the call to that loop; ``ainvoke`` on
+    ``loop`` itself runs directly. Calls after the sessions closed raise a
+    :class:`~podium.errors.PodiumError` that says so.
+    """
+    if not (isinstance(tool, StructuredTool) and tool.coroutine is not None):
+        return tool
+    coroutine = tool.coroutine
+    name = tool.name
+
+    def check_open() -> None:
+        if not state["open"]:
+            raise PodiumError(
+                f"MCP tool {name!r} was called after its session closed; call it inside "
+                "the `with MCPToolbox(...)` / `async with open_mcp_tools(...)` block"
+            )
+
+    async def arun(**kwargs: Any) -> Any:
+        check_open()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:  # pragma: no cover - a coroutine always has a loop
+            running = None
+        if running is loop:
+            return await coroutine(**kwargs)
+        return await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(coroutine(**kwargs), loop)
+        )
+
+    def run(**kwargs: Any) -> Any:
+        check_open()
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            raise PodiumError(
+                f"MCP tool {name!r}: sync invoke on the event loop that holds its session "
+                "would block that loop; use `await tool.ainvoke(...)` there, or MCPToolbox "
+                "from sync code"
+            )
+        return asyncio.run_coroutine_threadsafe(coroutine(**kwargs), loop).result()
+
+    tool.coroutine = arun
+    tool.func = run
+    return tool
+
+
+@asynccontextmanager
+async def open_mcp_tools(
+    config_path: str | Path | None = None, *, tool_name_prefix: bool = False
+) -> AsyncIterator[list[BaseTool]]:
+    """Open one session per configured server and yield their tools; close them on exit.
+
+    Unlike :func:`aload_mcp_tools`, every call goes through the server's one open
+    session (for ``stdio``, one server process for the whole block)::
+
+        async with open_mcp_tools() as tools:
+            calculator = next(t for t in tools if t.name == "calculator")
+            await calculator.ainvoke({"expression": "2 ** 10"})
+
+    Args:
+        config_path: The JSON config; None uses ``PODIUM_MCP_CONFIG`` or
+            ``PODIUM_HOME/mcp.json``.
+        tool_name_prefix: Prefix each tool's name with its server's name.
+
+    Yields:
+        The tools of all servers, in config order. ``ainvoke`` works on this loop
+        and others; sync ``invoke`` works from other threads (see :class:`MCPToolbox`).
+
+    Raises:
+        ConfigError: The config is wrong, or a server could not be started or
+            reached to list its tools (the message names the server).
+    """
+    from langchain_mcp_adapters.client import MultiServerMCPClient
+    from langchain_mcp_adapters.tools import load_mcp_tools as load_session_tools
+
+    connections = read_mcp_config(config_path)
+    client = MultiServerMCPClient(connections, tool_name_prefix=tool_name_prefix)  # type: ignore[arg-type]
+    loop = asyncio.get_running_loop()
+    state = {"open": True}
+    async with AsyncExitStack() as stack:
+        tools: list[BaseTool] = []
+        for name, connection in connections.items():
+            try:
+                session = await stack.enter_async_context(client.session(name))
+                loaded = await load_session_tools(
+                    session,
+                    callbacks=client.callbacks,
+                    tool_interceptors=client.tool_interceptors,
+                    server_name=name,
+                    tool_name_prefix=tool_name_prefix,
+                    handle_tool_errors=client.handle_tool_errors,
+                )
+            except Exception as exc:  # noqa: BLE001 - any failure here is the server's config
+                raise _server_error(name, connection, exc) from exc
+            tools.extend(_bind_to_loop(tool, loop, state) for tool in loaded)
+        try:
+            yield tools
+        finally:
+            state["open"] = False
+
+
+class MCPToolbox:
+    """Sync counterpart of :func:`open_mcp_tools`, for graphs and scripts that are not async.
+
+    Runs an event loop in a background thread that holds one session per server;
+    the tools' ``invoke`` hands each call to that loop (``ainvoke`` works too)::
+
+        with MCPToolbox() as tools:
+            calculator = next(t for t in tools if t.name == "calculator")
+            calculator.invoke({"expression": "2 ** 10"})
+
+    Leaving the block closes the sessions (stops ``stdio`` servers) and the thread.
+
+    Args:
+        config_path: The JSON config; None uses ``PODIUM_MCP_CONFIG`` or
+            ``PODIUM_HOME/mcp.json``.
+        tool_name_prefix: Prefix each tool's name with its server's name.
+    """
+
+    def __init__(
+        self, config_path: str | Path | None = None, *, tool_name_prefix: bool = False
+    ) -> None:
+        """Remember the config; nothing starts until the ``with`` block is entered."""
+        self.config_path = config_path
+        self.tool_name_prefix = tool_name_prefix
+        self.tools: list[BaseTool] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._held: concurrent.futures.Future[None] | None = None
+        self._stop: asyncio.Event | None = None
+
+    async def _hold(self, ready: concurrent.futures.Future[list[BaseTool]]) -> None:
+        # One task enters and exits open_mcp_tools: anyio's cancel scopes (stdio,
+        # HTTP transports) must be left by the task that entered them.
+        self._stop = asyncio.Event()
+        async with open_mcp_tools(
+            self.config_path, tool_name_prefix=self.tool_name_prefix
+        ) as tools:
+            ready.set_result(tools)
+            await self._stop.wait()
+
+    def __enter__(self) -> list[BaseTool]:
+        """Start the loop thread, open the sessions and return the tools.
+
+        Raises:
+            ConfigError: The config is wrong or a server could not list its tools;
+                the thread is stopped before it is raised.
+            PodiumError: The toolbox is already open.
+        """
+        if self._thread is not None:
+            raise PodiumError("this MCPToolbox is already open; use a new one")
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="podium-mcp-toolbox", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
+        ready: concurrent.futures.Future[list[BaseTool]] = concurrent.futures.Future()
+        self._held = asyncio.run_coroutine_threadsafe(self._hold(ready), loop)
+        concurrent.futures.wait([ready, self._held], return_when=concurrent.futures.FIRST_COMPLETED)
+        if not ready.done():
+            try:
+                self._held.result()
+            finally:
+                self._shutdown()
+        self.tools = ready.result()
+        return self.tools
+
+    def __exit__(self, *exc_info: object) -> None:
+        """Close the sessions, stop the loop and join its thread."""
+        if self._loop is None or self._held is None:
+            return
+        try:
+            if self._stop is not None:
+                self._loop.call_soon_threadsafe(self._stop.set)
+            self._held.result()
+        finally:
+            self._shutdown()
+
+    def _shutdown(self) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()
+        self._loop = self._thread = self._held = self._stop = None
 
 
 # --- server ---------------------------------------------------------------------------
